@@ -1,0 +1,369 @@
+"""The framework-neutral receiver: the decision table of CONTRACT.md section 4.
+
+Nothing here does I/O. An adapter calls :meth:`WebhookReceiver.begin` with the
+request line and headers, feeds body chunks to the returned :class:`Intake`
+while it asks for them, and acts on the final :class:`Decision`: send a
+response, dispatch the event to the router, or forward the verified request
+to the wrapped app (guard mode).
+
+Security ordering, top to bottom:
+
+1. Header-only checks come first (challenge, method, declared length,
+   encoding, framing, a missing signature) so hostile requests cost no body
+   read at all.
+2. The body is read at most to ``max_body_size`` (one byte more is the proof
+   that it is too large) and fed to the HMAC as it arrives.
+3. Only after the MAC matches is the body joined once and parsed as JSON;
+   only a parsed event with a type from the signed body reaches a handler.
+
+Every rejection goes through one place, :func:`_reject`, which logs the
+reason and the body length once, never the body, signature or secret.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import unquote_to_bytes
+
+from ._headers import Headers, HeadersInput
+from .errors import ConfigurationError, HandlerError, InvalidPayload
+from .events import WebhookEvent
+from .routing import WebhookRouter
+from .signing import SecretInput, SignatureVerifier, StreamingMAC
+
+__all__ = ["DEFAULT_MAX_BODY_SIZE", "Action", "Decision", "Intake", "WebhookReceiver"]
+
+logger = logging.getLogger("layer_webhook_guard")
+
+DEFAULT_MAX_BODY_SIZE = 1_048_576
+SIGNATURE_HEADER = "layer-webhook-signature"
+EVENT_TYPE_HEADER = "layer-webhook-event-type"
+ALLOWED_METHODS = "GET, HEAD, POST"
+CHALLENGE_PARAM = b"verification_challenge"
+#: Default size of one read from a body stream.
+READ_CHUNK = 65_536
+
+_JSON = (("content-type", "application/json"),)
+_TEXT = (("content-type", "text/plain; charset=utf-8"), ("x-content-type-options", "nosniff"))
+
+
+class Action(enum.Enum):
+    RESPOND = "respond"  #: send status, headers and body as they are
+    DISPATCH = "dispatch"  #: router mode: run the handlers for ``event``
+    FORWARD = "forward"  #: guard mode: hand the verified request to the app
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What the adapter must do with one request."""
+
+    action: Action
+    status: int = 200
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes = b""
+    #: The verified event (DISPATCH, and FORWARD when the body is an event).
+    event: WebhookEvent | None = None
+    #: FORWARD only: the exact verified body, or None when no body was read.
+    request_body: bytes | None = None
+    #: Short machine-readable reason of a rejection (the ``error`` code).
+    reason: str | None = None
+
+
+def _error_body(code: str) -> bytes:
+    return b'{"error": "' + code.encode("ascii") + b'"}'
+
+
+def _reject(status: int, code: str, why: str, body_length: int, extra: Sequence[tuple[str, str]] = ()) -> Decision:
+    logger.warning("rejected webhook request: %s (%s, HTTP %d, body %d bytes)", why, code, status, body_length)
+    return Decision(Action.RESPOND, status, _JSON + tuple(extra), _error_body(code), reason=code)
+
+
+def _challenge(query: str | bytes) -> bytes | None:
+    """The first ``verification_challenge`` value, percent- and plus-decoded."""
+    if isinstance(query, str):
+        try:  # PEP 3333: QUERY_STRING carries the raw bytes as latin-1
+            raw = query.encode("latin-1")
+        except UnicodeEncodeError:
+            raw = query.encode("utf-8", "surrogateescape")
+    else:
+        raw = bytes(query)
+    if not raw:
+        return None
+    for part in raw.split(b"&"):
+        name, sep, value = part.partition(b"=")
+        if unquote_to_bytes(name.replace(b"+", b" ")) == CHALLENGE_PARAM:
+            return unquote_to_bytes(value.replace(b"+", b" "))
+    return None
+
+
+def _parse_length(values: list[str]) -> int | None | str:
+    """None if absent, the length, or an error code string."""
+    if not values:
+        return None
+    if len(values) != 1:
+        return "invalid_content_length"
+    text = values[0].strip()
+    if not text or not text.isascii() or not text.isdigit():
+        return "invalid_content_length"
+    return int(text)
+
+
+class WebhookReceiver:
+    """Decides the answer to every request on the webhook path.
+
+    With a ``router`` (router mode) verified events are dispatched and the
+    receiver answers; without one (guard mode) verified requests are
+    forwarded to the wrapped app with the event attached.
+    """
+
+    __slots__ = ("verifier", "router", "max_body_size")
+
+    def __init__(
+        self,
+        secret: SecretInput | SignatureVerifier,
+        router: WebhookRouter | None = None,
+        *,
+        algorithm: str = "sha1",
+        max_body_size: int = DEFAULT_MAX_BODY_SIZE,
+    ) -> None:
+        if isinstance(secret, SignatureVerifier):
+            self.verifier = secret
+        else:
+            self.verifier = SignatureVerifier(secret, algorithm=algorithm)
+        if router is not None and not isinstance(router, WebhookRouter):
+            raise ConfigurationError(f"router must be a WebhookRouter, not {type(router).__name__}")
+        if isinstance(max_body_size, bool) or not isinstance(max_body_size, int) or max_body_size < 0:
+            raise ConfigurationError("max_body_size must be a non-negative number of bytes")
+        self.router = router
+        self.max_body_size = max_body_size
+
+    @property
+    def router_mode(self) -> bool:
+        return self.router is not None
+
+    def begin(
+        self,
+        method: str,
+        query: str | bytes = b"",
+        headers: HeadersInput = None,
+        *,
+        input_terminated: bool | None = None,
+    ) -> Intake:
+        """Start a request: run the header-only checks, return its Intake.
+
+        ``input_terminated`` describes how the body is framed: ``None`` when
+        the server delivers exactly the body and then signals its end (ASGI,
+        or a framework's request stream); ``True``/``False`` for a WSGI
+        ``wsgi.input`` with or without ``wsgi.input_terminated``.
+        """
+        hdrs = headers if isinstance(headers, Headers) else Headers(headers)
+        intake = Intake(self, hdrs)
+        intake.decision = self._check_headers(intake, method.upper(), query, hdrs, input_terminated)
+        return intake
+
+    def _check_headers(
+        self, intake: Intake, method: str, query: str | bytes, headers: Headers, input_terminated: bool | None
+    ) -> Decision | None:
+        if method in ("GET", "HEAD"):
+            challenge = _challenge(query)
+            if challenge is not None:
+                return Decision(Action.RESPOND, 200, _TEXT, challenge)
+            if self.router is None:
+                return Decision(Action.FORWARD)
+            return Decision(Action.RESPOND, 200, _TEXT, b"")
+        if self.router is not None and method != "POST":
+            return _reject(405, "method_not_allowed", f"method {method} not allowed", 0, (("allow", ALLOWED_METHODS),))
+
+        declared = _parse_length(headers.get_all("content-length"))
+        if isinstance(declared, str):
+            return _reject(400, declared, "unreadable Content-Length", 0)
+        if declared is not None and declared > self.max_body_size:
+            return _reject(413, "payload_too_large", f"declared length over {self.max_body_size}", declared)
+        encoding = ",".join(headers.get_all("content-encoding")).strip().lower()
+        if encoding not in ("", "identity"):
+            return _reject(415, "unsupported_content_encoding", "body is content-encoded", declared or 0)
+        framed = any(v.strip().lower() not in ("", "identity") for v in headers.get_all("transfer-encoding"))
+        if framed:
+            declared = None  # RFC 9112: Transfer-Encoding overrides Content-Length
+            if input_terminated is False:
+                return _reject(411, "length_required", "chunked body on a WSGI server without input_terminated", 0)
+        elif declared is None and input_terminated is not None:
+            declared = 0  # WSGI, no length and not chunked: an empty body
+        intake.declared = declared
+        intake.read_to_eof = declared is None
+
+        signatures = headers.get_all(SIGNATURE_HEADER)
+        if not signatures or not any(v.strip() for v in signatures):
+            return _reject(401, "missing_signature", "no signature header", declared or 0)
+        # Judged after the body is read, so the size rows above keep priority.
+        intake.claimed = self.verifier.parse(signatures[0]) if len(signatures) == 1 else None
+        intake.mac = self.verifier.streaming() if intake.claimed is not None else None
+        return None
+
+    def _verified(self, headers: Headers, body: bytes) -> Decision:
+        """Parse a body whose MAC matched and decide between the modes."""
+        try:
+            event: WebhookEvent | None = WebhookEvent.from_body(body, headers)
+        except InvalidPayload as exc:
+            if self.router is not None:
+                return _reject(400, "invalid_payload", str(exc), len(body))
+            event = None  # guard mode: a verified form or other body is fine
+        if event is not None:
+            hinted = [v.strip() for v in headers.get_all(EVENT_TYPE_HEADER) if v.strip()]
+            if any(h != event.type for h in hinted):
+                return _reject(400, "event_type_mismatch", "event type header differs from the signed body", len(body))
+        if self.router is None:
+            return Decision(Action.FORWARD, event=event, request_body=body)
+        return Decision(Action.DISPATCH, event=event)
+
+    # -- dispatch (router mode) --------------------------------------------
+
+    def dispatch(self, decision: Decision) -> Decision:
+        """Run the handlers of a DISPATCH decision; return the response."""
+        if decision.action is not Action.DISPATCH:
+            return decision
+        router, event = self._dispatch_parts(decision)
+        try:
+            router.dispatch(event)
+        except HandlerError:
+            return self._handler_failed()
+        return Decision(Action.RESPOND, 204, event=event)
+
+    async def dispatch_async(self, decision: Decision) -> Decision:
+        """Like :meth:`dispatch`, awaiting async handlers."""
+        if decision.action is not Action.DISPATCH:
+            return decision
+        router, event = self._dispatch_parts(decision)
+        try:
+            await router.dispatch_async(event)
+        except HandlerError:
+            return self._handler_failed()
+        return Decision(Action.RESPOND, 204, event=event)
+
+    def _dispatch_parts(self, decision: Decision) -> tuple[WebhookRouter, WebhookEvent]:
+        if self.router is None or decision.event is None:
+            raise RuntimeError("a DISPATCH decision needs a router and an event")
+        return self.router, decision.event
+
+    @staticmethod
+    def _handler_failed() -> Decision:
+        # Already logged at ERROR with the traceback by the router.
+        return Decision(Action.RESPOND, 500, _JSON, _error_body("handler_failed"), reason="handler_failed")
+
+    # -- conveniences ------------------------------------------------------
+
+    def decide(
+        self, method: str, query: str | bytes = b"", headers: HeadersInput = None, body: bytes = b""
+    ) -> Decision:
+        """Run the checks for a request whose whole body is in memory.
+
+        Returns the decision before dispatch (RESPOND, DISPATCH or FORWARD).
+        """
+        intake = self.begin(method, query, headers)
+        if intake.wants_body:
+            intake.feed(body)
+            intake.end()
+        return intake.result()
+
+    def handle(
+        self, method: str, query: str | bytes = b"", headers: HeadersInput = None, body: bytes = b""
+    ) -> Decision:
+        """:meth:`decide`, then run the handlers (sync) in router mode."""
+        return self.dispatch(self.decide(method, query, headers, body))
+
+    async def handle_async(
+        self, method: str, query: str | bytes = b"", headers: HeadersInput = None, body: bytes = b""
+    ) -> Decision:
+        """:meth:`decide`, then await the handlers in router mode."""
+        return await self.dispatch_async(self.decide(method, query, headers, body))
+
+    def __repr__(self) -> str:
+        mode = "router" if self.router is not None else "guard"
+        return f"<WebhookReceiver {mode} mode, max_body_size={self.max_body_size}>"
+
+
+class Intake:
+    """One request's body intake: feed chunks while ``wants_body``."""
+
+    __slots__ = ("_receiver", "headers", "decision", "declared", "read_to_eof", "claimed", "mac", "_chunks", "received", "_ended")
+
+    def __init__(self, receiver: WebhookReceiver, headers: Headers) -> None:
+        self._receiver = receiver
+        self.headers = headers
+        self.decision: Decision | None = None
+        #: Declared body length, or None when the stream decides (chunked).
+        self.declared: int | None = None
+        self.read_to_eof = False
+        self.claimed: bytes | None = None
+        self.mac: StreamingMAC | None = None
+        self._chunks: list[bytes] = []
+        self.received = 0
+        self._ended = False
+
+    @property
+    def wants_body(self) -> bool:
+        """True while the adapter should read and feed more body."""
+        if self.decision is not None or self._ended:
+            return False
+        return self.declared is None or self.received < self.declared
+
+    def read_size(self, chunk: int = READ_CHUNK) -> int:
+        """How many bytes to ask the stream for next (never past the cap+1)."""
+        limit = self._receiver.max_body_size + 1 - self.received
+        if self.declared is not None:
+            limit = min(limit, self.declared - self.received)
+        return max(0, min(chunk, limit))
+
+    def feed(self, chunk: bytes) -> bool:
+        """Take one chunk; an empty chunk means the stream ended.
+
+        Returns False once a decision is made (stop reading).
+        """
+        if self.decision is not None:
+            return False
+        if not chunk:
+            self.end()
+            return self.decision is None
+        if type(chunk) is not bytes:
+            chunk = bytes(chunk)
+        self.received += len(chunk)
+        max_size = self._receiver.max_body_size
+        if self.received > max_size:
+            self.decision = _reject(413, "payload_too_large", f"body grew past {max_size}", self.received)
+            self._chunks.clear()
+            return False
+        if self.declared is not None and self.received > self.declared:
+            self.decision = _reject(400, "body_length_mismatch", "more body than declared", self.received)
+            self._chunks.clear()
+            return False
+        if self.mac is not None:
+            self.mac.update(chunk)
+        self._chunks.append(chunk)
+        return True
+
+    def end(self) -> None:
+        """The stream has no more body (EOF, or ``more_body`` false)."""
+        self._ended = True
+        if self.decision is None and self.declared is not None and self.received < self.declared:
+            self.decision = _reject(400, "incomplete_body", "body shorter than declared", self.received)
+            self._chunks.clear()
+
+    def result(self) -> Decision:
+        """The decision for this request once the body is in."""
+        if self.decision is not None:
+            return self.decision
+        if self.declared is not None and self.received < self.declared:
+            self.end()
+            if self.decision is not None:
+                return self.decision
+        chunks = self._chunks
+        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        self._chunks = []
+        if self.claimed is None or self.mac is None or not self.mac.matches(self.claimed):
+            self.decision = _reject(401, "invalid_signature", "signature does not match", len(body))
+        else:
+            self.decision = self._receiver._verified(self.headers, body)
+        return self.decision
