@@ -14,7 +14,7 @@ from typing import Union
 
 __all__ = ["Headers", "HeadersInput"]
 
-HeaderPair = tuple[Union[str, bytes], Union[str, bytes]]
+HeaderPair = tuple[str | bytes, str | bytes]
 HeadersInput = Union["Headers", Mapping[str, str], Iterable[HeaderPair], None]
 
 
@@ -87,8 +87,5 @@ class Headers(Mapping[str, str]):
 
     def __repr__(self) -> str:
         # Never show the signature: it is a MAC of the body under the secret.
-        shown = {
-            k: ("<hidden>" if k == "layer-webhook-signature" else v)
-            for k, v in self._first.items()
-        }
+        shown = {k: ("<hidden>" if k == "layer-webhook-signature" else v) for k, v in self._first.items()}
         return f"Headers({shown!r})"

@@ -9,8 +9,10 @@ and are refused on both paths. Only ever called on verified bytes.
 
 from __future__ import annotations
 
+import contextlib
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 __all__ = ["BACKEND", "JSONError", "loads"]
 
@@ -51,8 +53,6 @@ except ImportError:  # pragma: no cover - depends on the environment
 def loads(data: bytes, *, fast: bool = True) -> Any:
     """Decode a JSON document from UTF-8 bytes (no BOM); raise JSONError."""
     if fast and _orjson_loads is not None:
-        try:
+        with contextlib.suppress(Exception):  # orjson refused: the stdlib decides
             return _orjson_loads(data)
-        except Exception:  # orjson.JSONDecodeError: the stdlib decides
-            pass
     return _stdlib_loads(data)

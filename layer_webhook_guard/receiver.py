@@ -34,7 +34,15 @@ from .events import WebhookEvent
 from .routing import WebhookRouter
 from .signing import SecretInput, SignatureVerifier, StreamingMAC
 
-__all__ = ["DEFAULT_MAX_BODY_SIZE", "Action", "Decision", "Intake", "WebhookReceiver"]
+__all__ = [
+    "DEFAULT_MAX_BODY_SIZE",
+    "Action",
+    "Decision",
+    "Intake",
+    "WebhookReceiver",
+    "normalize_path",
+    "path_matches",
+]
 
 logger = logging.getLogger("layer_webhook_guard")
 
@@ -71,6 +79,24 @@ class Decision:
     #: Short machine-readable reason of a rejection (the ``error`` code).
     reason: str | None = None
 
+    def response_headers(self) -> list[tuple[str, str]]:
+        """``headers`` plus a Content-Length matching ``body`` (for raw servers)."""
+        if self.status == 204 or 100 <= self.status < 200:
+            return list(self.headers)
+        return [*self.headers, ("content-length", str(len(self.body)))]
+
+
+def normalize_path(path: str) -> str:
+    """The configured webhook path as matched: no trailing slash."""
+    if not path.startswith("/"):
+        raise ConfigurationError(f"the webhook path must start with '/', got {path!r}")
+    return path.rstrip("/") or "/"
+
+
+def path_matches(configured: str, path: str) -> bool:
+    """Exact match against a :func:`normalize_path` result; one trailing slash is tolerated."""
+    return path == configured or path == configured + "/" or (configured == "/" and path == "/")
+
 
 def _error_body(code: str) -> bytes:
     return b'{"error": "' + code.encode("ascii") + b'"}'
@@ -93,13 +119,13 @@ def _challenge(query: str | bytes) -> bytes | None:
     if not raw:
         return None
     for part in raw.split(b"&"):
-        name, sep, value = part.partition(b"=")
+        name, _sep, value = part.partition(b"=")
         if unquote_to_bytes(name.replace(b"+", b" ")) == CHALLENGE_PARAM:
             return unquote_to_bytes(value.replace(b"+", b" "))
     return None
 
 
-def _parse_length(values: list[str]) -> int | None | str:
+def _parse_length(values: list[str]) -> int | str | None:
     """None if absent, the length, or an error code string."""
     if not values:
         return None
@@ -288,7 +314,18 @@ class WebhookReceiver:
 class Intake:
     """One request's body intake: feed chunks while ``wants_body``."""
 
-    __slots__ = ("_receiver", "headers", "decision", "declared", "read_to_eof", "claimed", "mac", "_chunks", "received", "_ended")
+    __slots__ = (
+        "_receiver",
+        "headers",
+        "decision",
+        "declared",
+        "read_to_eof",
+        "claimed",
+        "mac",
+        "_chunks",
+        "received",
+        "_ended",
+    )
 
     def __init__(self, receiver: WebhookReceiver, headers: Headers) -> None:
         self._receiver = receiver

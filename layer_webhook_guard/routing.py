@@ -18,7 +18,7 @@ import inspect
 import logging
 import threading
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar, Union
+from typing import Any, TypeVar
 
 from .errors import HandlerError, PermanentError
 from .events import WebhookEvent
@@ -27,8 +27,8 @@ __all__ = ["ErrorHook", "Handler", "WebhookRouter"]
 
 logger = logging.getLogger("layer_webhook_guard")
 
-Handler = Callable[[WebhookEvent], Union[None, Awaitable[None], Any]]
-ErrorHook = Callable[[WebhookEvent, BaseException], Union[None, Awaitable[None], Any]]
+Handler = Callable[[WebhookEvent], Awaitable[None] | Any | None]
+ErrorHook = Callable[[WebhookEvent, BaseException], Awaitable[None] | Any | None]
 H = TypeVar("H", bound=Callable[..., Any])
 
 _MAX_CACHED_TYPES = 512
@@ -182,13 +182,14 @@ class WebhookRouter:
         if isinstance(exc, PermanentError):
             logger.warning(
                 "handler %s gave up on event %s (type %s) permanently: %s; acknowledged",
-                name, event.id, event.type, exc,
+                name,
+                event.id,
+                event.type,
+                exc,
             )
             return
         failures.append(exc)
-        logger.error(
-            "handler %s failed on event %s (type %s)", name, event.id, event.type, exc_info=exc
-        )
+        logger.error("handler %s failed on event %s (type %s)", name, event.id, event.type, exc_info=exc)
 
     @staticmethod
     def _hook_failed(event: WebhookEvent, hook: Callable[..., Any]) -> None:

@@ -15,14 +15,12 @@ import hmac
 import re
 import warnings
 from collections.abc import Sequence
-from typing import Union
 
 from .errors import ConfigurationError
 
 __all__ = ["SUPPORTED_ALGORITHMS", "SignatureVerifier", "sign"]
 
-Secret = Union[str, bytes]
-SecretInput = Union[str, bytes, bytearray, Sequence[Union[str, bytes, bytearray]]]
+SecretInput = str | bytes | bytearray | Sequence[str | bytes | bytearray]
 
 #: Digest names accepted for ``algorithm`` (HMAC with these is still sound).
 SUPPORTED_ALGORITHMS = frozenset({"sha1", "sha224", "sha256", "sha384", "sha512"})
@@ -35,8 +33,7 @@ _PREFIX_RE = re.compile(r"([A-Za-z0-9_-]+)=")
 def _check_algorithm(algorithm: object) -> str:
     if not isinstance(algorithm, str) or algorithm.lower() not in SUPPORTED_ALGORITHMS:
         raise ConfigurationError(
-            f"unknown signature algorithm {algorithm!r}; "
-            f"use one of {', '.join(sorted(SUPPORTED_ALGORITHMS))}"
+            f"unknown signature algorithm {algorithm!r}; use one of {', '.join(sorted(SUPPORTED_ALGORITHMS))}"
         )
     return algorithm.lower()
 

@@ -121,7 +121,12 @@ def stop_process(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
 
 @contextlib.contextmanager
 def live_server(
-    argv: Sequence[str], port: int, *, env: Mapping[str, str] | None = None, cwd: Path | None = None, timeout: float = 30.0
+    argv: Sequence[str],
+    port: int,
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: float = 30.0,
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Run ``argv`` (which must listen on 127.0.0.1:``port``); always stop it."""
     full_env = dict(os.environ)
