@@ -1,9 +1,11 @@
 """JSON decoding of verified bodies, with ``orjson`` as an optional fast path.
 
 Both paths give identical results and identical errors: ``orjson`` is tried
-first and, whenever it refuses a document, the standard library decides (so
-documents only the standard library accepts, such as integers beyond 64 bits,
-still parse the same way everywhere). ``NaN`` and ``Infinity`` are not JSON
+first and, whenever it refuses a document, the standard library decides.
+orjson turns integers beyond 64 bits into floats where the standard library
+keeps them exact, so a body holding a run of 19 or more digits (the only way
+to write such an integer) goes straight to the standard library; the check is
+one C-speed ``translate`` and substring search. ``NaN`` and ``Infinity`` are not JSON
 and are refused on both paths. Only ever called on verified bytes.
 """
 
@@ -39,6 +41,11 @@ def _stdlib_loads(data: bytes) -> Any:
         raise JSONError(f"the body is not JSON ({type(exc).__name__})") from None
 
 
+# Every ASCII digit to "0", every other byte to a space: a run of 19 zeros in
+# the translation is a run of 19 digits in the body.
+_DIGITS_ONLY = bytes(0x30 if 0x30 <= i <= 0x39 else 0x20 for i in range(256))
+_LONG_DIGIT_RUN = b"0" * 19
+
 _orjson_loads: Callable[[bytes], Any] | None
 try:
     import orjson
@@ -52,7 +59,7 @@ except ImportError:  # pragma: no cover - depends on the environment
 
 def loads(data: bytes, *, fast: bool = True) -> Any:
     """Decode a JSON document from UTF-8 bytes (no BOM); raise JSONError."""
-    if fast and _orjson_loads is not None:
+    if fast and _orjson_loads is not None and _LONG_DIGIT_RUN not in data.translate(_DIGITS_ONLY):
         with contextlib.suppress(Exception):  # orjson refused: the stdlib decides
             return _orjson_loads(data)
     return _stdlib_loads(data)
