@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, TypeVar
 
+import httpx
 import pytest
 from support import ROOT, SAMPLE_SECRET, event_body, layer_headers, reference_sign
 
@@ -39,6 +40,27 @@ TIMEOUT = 10.0
 def run(coro: Coroutine[Any, Any, T], timeout: float = TIMEOUT) -> T:
     """Run a coroutine on a fresh event loop; a hang fails instead of blocking."""
     return asyncio.run(asyncio.wait_for(coro, timeout))
+
+
+class Client:
+    """A small synchronous client over httpx's ASGI transport (no server, no lifespan)."""
+
+    def __init__(self, app: Callable[..., Awaitable[None]]) -> None:
+        self.app = app
+
+    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        async def go() -> httpx.Response:
+            transport = httpx.ASGITransport(app=self.app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+                return await client.request(method, url, **kwargs)
+
+        return run(go())
+
+    def get(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("GET", url, **kwargs)
+
+    def post(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("POST", url, **kwargs)
 
 
 # -- the channel ----------------------------------------------------------------
