@@ -70,6 +70,8 @@ def test_challenge(port: int) -> None:
     assert (reply.status, reply.body) == (200, b"ch&allenge 1")
     assert reply.headers["content-type"] == "text/plain; charset=utf-8"
     assert reply.headers["x-content-type-options"] == "nosniff"
+    head = request(port, "HEAD", f"{PATH}?verification_challenge=abc")
+    assert (head.status, head.body, head.headers["content-length"]) == (200, b"", "3")
 
 
 def test_signed_documented_sample(port: int) -> None:
