@@ -341,8 +341,19 @@ class Intake:
         self._ended = False
 
     @property
+    def decided(self) -> bool:
+        """True once the answer is settled (by the headers alone, or mid-body)."""
+        return self.decision is not None
+
+    @property
     def wants_body(self) -> bool:
-        """True while the adapter should read and feed more body."""
+        """True while a WSGI-style reader should read and feed more body.
+
+        It turns False once the declared length has arrived. A reader whose
+        server frames the body (ASGI) drains until the stream ends instead,
+        feeding everything, so that bytes past the declared length are seen
+        (and answered 400); it stops only when :meth:`feed` returns False.
+        """
         if self.decision is not None or self._ended:
             return False
         return self.declared is None or self.received < self.declared
