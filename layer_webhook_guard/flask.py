@@ -286,9 +286,9 @@ def _read_decision(receiver: WebhookReceiver) -> Decision:
             # declared length; reading it applies it to a terminated stream.
             wsgi.read_body(intake, request.stream.read)
         except RequestEntityTooLarge:
-            return wsgi.error_decision(413, "payload_too_large", "over the app's MAX_CONTENT_LENGTH", intake.received)
+            return intake.abort(413, "payload_too_large", "over the app's MAX_CONTENT_LENGTH")
         except (ClientDisconnected, OSError, ValueError):
-            return wsgi.error_decision(400, "incomplete_body", "the request body could not be read", intake.received)
+            return intake.abort(400, "incomplete_body", "the request body could not be read")
     return intake.result()
 
 

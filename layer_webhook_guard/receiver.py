@@ -16,7 +16,7 @@ Security ordering, top to bottom:
 3. Only after the MAC matches is the body joined once and parsed as JSON;
    only a parsed event with a type from the signed body reaches a handler.
 
-Every rejection goes through one place, :func:`_reject`, which logs the
+Every rejection goes through one place, :func:`reject`, which logs the
 reason and the body length once, never the body, signature or secret.
 """
 
@@ -42,6 +42,7 @@ __all__ = [
     "WebhookReceiver",
     "normalize_path",
     "path_matches",
+    "reject",
 ]
 
 logger = logging.getLogger("layer_webhook_guard")
@@ -102,7 +103,8 @@ def _error_body(code: str) -> bytes:
     return b'{"error": "' + code.encode("ascii") + b'"}'
 
 
-def _reject(status: int, code: str, why: str, body_length: int, extra: Sequence[tuple[str, str]] = ()) -> Decision:
+def reject(status: int, code: str, why: str, body_length: int, extra: Sequence[tuple[str, str]] = ()) -> Decision:
+    """The one place a rejection is made: JSON ``{"error": code}``, logged once."""
     logger.warning("rejected webhook request: %s (%s, HTTP %d, body %d bytes)", why, code, status, body_length)
     return Decision(Action.RESPOND, status, _JSON + tuple(extra), _error_body(code), reason=code)
 
@@ -201,21 +203,21 @@ class WebhookReceiver:
                 return Decision(Action.FORWARD)
             return Decision(Action.RESPOND, 200, _TEXT, b"")
         if self.router is not None and method != "POST":
-            return _reject(405, "method_not_allowed", f"method {method} not allowed", 0, (("allow", ALLOWED_METHODS),))
+            return reject(405, "method_not_allowed", f"method {method} not allowed", 0, (("allow", ALLOWED_METHODS),))
 
         declared = _parse_length(headers.get_all("content-length"))
         if isinstance(declared, str):
-            return _reject(400, declared, "unreadable Content-Length", 0)
+            return reject(400, declared, "unreadable Content-Length", 0)
         if declared is not None and declared > self.max_body_size:
-            return _reject(413, "payload_too_large", f"declared length over {self.max_body_size}", declared)
+            return reject(413, "payload_too_large", f"declared length over {self.max_body_size}", declared)
         encoding = ",".join(headers.get_all("content-encoding")).strip().lower()
         if encoding not in ("", "identity"):
-            return _reject(415, "unsupported_content_encoding", "body is content-encoded", declared or 0)
+            return reject(415, "unsupported_content_encoding", "body is content-encoded", declared or 0)
         framed = any(v.strip().lower() not in ("", "identity") for v in headers.get_all("transfer-encoding"))
         if framed:
             declared = None  # RFC 9112: Transfer-Encoding overrides Content-Length
             if input_terminated is False:
-                return _reject(411, "length_required", "chunked body on a WSGI server without input_terminated", 0)
+                return reject(411, "length_required", "chunked body on a WSGI server without input_terminated", 0)
         elif declared is None and input_terminated is not None:
             declared = 0  # WSGI, no length and not chunked: an empty body
         intake.declared = declared
@@ -223,7 +225,7 @@ class WebhookReceiver:
 
         signatures = headers.get_all(SIGNATURE_HEADER)
         if not signatures or not any(v.strip() for v in signatures):
-            return _reject(401, "missing_signature", "no signature header", declared or 0)
+            return reject(401, "missing_signature", "no signature header", declared or 0)
         # Judged after the body is read, so the size rows above keep priority.
         intake.claimed = self.verifier.parse(signatures[0]) if len(signatures) == 1 else None
         intake.mac = self.verifier.streaming() if intake.claimed is not None else None
@@ -235,12 +237,12 @@ class WebhookReceiver:
             event: WebhookEvent | None = WebhookEvent.from_body(body, headers)
         except InvalidPayload as exc:
             if self.router is not None:
-                return _reject(400, "invalid_payload", str(exc), len(body))
+                return reject(400, "invalid_payload", str(exc), len(body))
             event = None  # guard mode: a verified form or other body is fine
         if event is not None:
             hinted = [v.strip() for v in headers.get_all(EVENT_TYPE_HEADER) if v.strip()]
             if any(h != event.type for h in hinted):
-                return _reject(400, "event_type_mismatch", "event type header differs from the signed body", len(body))
+                return reject(400, "event_type_mismatch", "event type header differs from the signed body", len(body))
         if self.router is None:
             return Decision(Action.FORWARD, event=event, request_body=body)
         return Decision(Action.DISPATCH, event=event)
@@ -380,11 +382,11 @@ class Intake:
         self.received += len(chunk)
         max_size = self._receiver.max_body_size
         if self.received > max_size:
-            self.decision = _reject(413, "payload_too_large", f"body grew past {max_size}", self.received)
+            self.decision = reject(413, "payload_too_large", f"body grew past {max_size}", self.received)
             self._chunks.clear()
             return False
         if self.declared is not None and self.received > self.declared:
-            self.decision = _reject(400, "body_length_mismatch", "more body than declared", self.received)
+            self.decision = reject(400, "body_length_mismatch", "more body than declared", self.received)
             self._chunks.clear()
             return False
         if self.mac is not None:
@@ -392,11 +394,19 @@ class Intake:
         self._chunks.append(chunk)
         return True
 
+    def abort(self, status: int, code: str, why: str) -> Decision:
+        """Settle the request as rejected for a reason only the adapter sees
+        (the stream broke, a framework's own size limit); logged once."""
+        if self.decision is None:
+            self.decision = reject(status, code, why, self.received)
+            self._chunks.clear()
+        return self.decision
+
     def end(self) -> None:
         """The stream has no more body (EOF, or ``more_body`` false)."""
         self._ended = True
         if self.decision is None and self.declared is not None and self.received < self.declared:
-            self.decision = _reject(400, "incomplete_body", "body shorter than declared", self.received)
+            self.decision = reject(400, "incomplete_body", "body shorter than declared", self.received)
             self._chunks.clear()
 
     def result(self) -> Decision:
@@ -411,7 +421,7 @@ class Intake:
         body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         self._chunks = []
         if self.claimed is None or self.mac is None or not self.mac.matches(self.claimed):
-            self.decision = _reject(401, "invalid_signature", "signature does not match", len(body))
+            self.decision = reject(401, "invalid_signature", "signature does not match", len(body))
         else:
             self.decision = self._receiver._verified(self.headers, body)
         return self.decision

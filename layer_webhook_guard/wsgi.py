@@ -52,7 +52,6 @@ __all__ = [
     "EVENT_KEY",
     "WSGIWebhookMiddleware",
     "begin",
-    "error_decision",
     "forward_environ",
     "read_body",
     "respond",
@@ -65,17 +64,6 @@ DEFAULT_PATH = "/layer/webhooks"
 EVENT_KEY = "layer_webhook_guard.event"
 
 _JSON = (("content-type", "application/json"),)
-
-
-def error_decision(status: int, code: str, why: str, body_length: int) -> Decision:
-    """A rejection the adapter itself detects (the stream failed, a framework limit).
-
-    Same shape and the same single WARNING log line as the receiver's own
-    rejections: the reason and the body length, never the body.
-    """
-    logger.warning("rejected webhook request: %s (%s, HTTP %d, body %d bytes)", why, code, status, body_length)
-    body = b'{"error": "' + code.encode("ascii") + b'"}'
-    return Decision(Action.RESPOND, status, _JSON, body, reason=code)
 
 
 def begin(receiver: WebhookReceiver, environ: WSGIEnvironment) -> Intake:
@@ -116,7 +104,7 @@ def _read_decision(receiver: WebhookReceiver, environ: WSGIEnvironment) -> Decis
             # A disconnect, a broken chunked framing (servers raise OSError
             # subclasses) or a closed stream: the body is incomplete. Never
             # judge a partial body, even one that would verify.
-            return error_decision(400, "incomplete_body", "the request body could not be read", intake.received)
+            return intake.abort(400, "incomplete_body", "the request body could not be read")
     return intake.result()
 
 
