@@ -85,3 +85,41 @@ def test_pytest_fixture_factory(layer_delivery: Callable[..., Delivery], layer_w
     assert d.event_type == "message.deleted"
     other = layer_delivery("message.sent", secret="override")
     assert other.signature == reference_sign(other.body, "override")
+
+
+def test_flask_test_client_helper() -> None:
+    flask = pytest.importorskip("flask")
+    from layer_webhook_guard.flask import LayerWebhooks
+
+    app = flask.Flask(__name__)
+    app.config["LAYER_WEBHOOK_SECRET"] = SECRET
+    webhooks = LayerWebhooks(app)
+    seen: list[str] = []
+    webhooks.on("message.sent")(lambda e: seen.append(e.request_id))
+    client = app.test_client()
+    d = build_delivery("message.sent", secret=SECRET)
+    assert client.post("/layer/webhooks", **d.flask()).status_code == 204
+    assert client.post("/layer/webhooks", **d.tampered().flask()).status_code == 401
+    assert client.post("/layer/webhooks", **d.with_headers(layer_webhook_signature=None).flask()).status_code == 401
+    assert seen == [d.headers["layer-webhook-request-id"]]
+
+
+def test_httpx_helper_with_an_asgi_app() -> None:
+    httpx = pytest.importorskip("httpx")
+    import asyncio
+
+    from layer_webhook_guard.asgi import ASGIWebhookApp
+
+    router = WebhookRouter()
+    seen: list[str] = []
+    router.on("*")(lambda e: seen.append(e.type))
+    app = ASGIWebhookApp(router, secret=SECRET)
+    d = build_delivery("conversation.deleted", secret=SECRET)
+
+    async def post_both() -> list[int]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            return [(await client.post("/", **x.httpx())).status_code for x in (d, d.tampered())]
+
+    assert asyncio.run(asyncio.wait_for(post_both(), timeout=30)) == [204, 401]
+    assert seen == ["conversation.deleted"]
