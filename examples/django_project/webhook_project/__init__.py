@@ -1,0 +1,1 @@
+"""An example Django project receiving Layer webhooks with layer_webhook_guard."""
