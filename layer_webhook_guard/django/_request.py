@@ -15,8 +15,8 @@ Django specifics, and why:
   cannot see the bytes the sender signed. Verifying a cached copy would hide
   a middleware-order mistake that lets unverified data be acted on first, and
   reading the half-empty stream would answer a correctly signed delivery with
-  a misleading 401. So the guard fails closed: 500, a log line naming the
-  middleware order, nothing dispatched or forwarded.
+  a misleading 401. So the guard fails closed: 500, one rejection log line
+  naming the middleware order, nothing dispatched or forwarded.
 * **Framing.** Under WSGI Django reads exactly ``CONTENT_LENGTH`` bytes and
   treats a request without one as empty, so a chunked body never reaches
   Django: the receiver is told ``input_terminated=False`` and answers 411
@@ -48,7 +48,6 @@ Django specifics, and why:
 
 from __future__ import annotations
 
-import logging
 from io import BytesIO
 
 from django.core.handlers.asgi import ASGIRequest
@@ -56,27 +55,23 @@ from django.core.handlers.wsgi import WSGIRequest
 from django.http import HttpRequest, HttpResponse
 
 from .._headers import Headers
-from ..receiver import Action, Decision, WebhookReceiver
+from ..receiver import Action, Decision, Intake, WebhookReceiver
 
-__all__ = ["EVENT_ATTRIBUTE", "body_already_read", "forward", "read_decision", "to_response"]
-
-logger = logging.getLogger("layer_webhook_guard")
+__all__ = ["EVENT_ATTRIBUTE", "forward", "read_decision", "to_response"]
 
 #: Where guard mode puts the verified event (``None`` for a non-event body).
 EVENT_ATTRIBUTE = "layer_webhook_event"
 
-_JSON = (("content-type", "application/json"),)
 
-
-def body_already_read(where: str) -> Decision:
+def _body_already_read(intake: Intake, where: str) -> Decision:
     """The fail-closed answer when the body was read before the guard ran."""
-    logger.error(
-        "the request body was read before %s ran, so its signature cannot be checked: "
+    return intake.abort(
+        500,
+        "body_already_read",
+        f"the request body was read before {where} ran, so its signature cannot be checked: "
         "in MIDDLEWARE, list LayerWebhookMiddleware above any middleware that reads "
-        "request.body, request.POST or request.read() (HTTP 500, nothing dispatched)",
-        where,
+        "request.body, request.POST or request.read() (nothing dispatched)",
     )
-    return Decision(Action.RESPOND, 500, _JSON, b'{"error": "body_already_read"}', reason="body_already_read")
 
 
 def _framing(request: HttpRequest) -> bool | None:
@@ -107,7 +102,7 @@ def read_decision(receiver: WebhookReceiver, request: HttpRequest, where: str) -
         # Checked only when the body is needed: a GET or a header-only
         # rejection does not care what happened to the stream.
         if getattr(request, "_read_started", False) or hasattr(request, "_body"):
-            return body_already_read(where)
+            return _body_already_read(intake, where)
         try:
             while intake.wants_body:
                 # read_size() is never 0 while the body is wanted, and never
@@ -121,9 +116,8 @@ def read_decision(receiver: WebhookReceiver, request: HttpRequest, where: str) -
                 if extra:
                     intake.feed(extra)
         except OSError:
-            # UnreadablePostError: the client went away mid-body. End the
-            # intake so the receiver judges what arrived (a short body is 400).
-            intake.end()
+            # UnreadablePostError: the client went away mid-body.
+            return intake.abort(400, "incomplete_body", "the request body could not be read")
     return intake.result()
 
 
@@ -135,7 +129,7 @@ def forward(request: HttpRequest, decision: Decision) -> None:
         request._body = body
         request._stream = BytesIO(body)
         request._dont_enforce_csrf_checks = True  # type: ignore[attr-defined]
-    request.layer_webhook_event = decision.event  # type: ignore[attr-defined]
+    setattr(request, EVENT_ATTRIBUTE, decision.event)
 
 
 def to_response(decision: Decision, request: HttpRequest) -> HttpResponse:

@@ -114,7 +114,8 @@ def test_wsgi_client_gone_mid_body_is_400(recorder: Recorder) -> None:
         BrokenInput(BODY[:20]),
         {"content-length": str(len(BODY)), "layer-webhook-signature": SIG},
     )
-    assert wsgi_call(WSGIHandler(), environ).status == 400
+    reply = wsgi_call(WSGIHandler(), environ)
+    assert (reply.status, reply.json()) == (400, {"error": "incomplete_body"})
     assert recorder.calls == []
 
 
