@@ -2,9 +2,10 @@
 
 ``settings.configure()`` can run once per process, so it runs only if nobody
 configured Django yet (no ``DJANGO_SETTINGS_MODULE`` is ever set). Whoever
-configured it, these tests then run inside ``override_settings(**BASE)`` for
-the whole session, which is undone afterwards, and every test adds its own
-overrides through the ``site`` fixture.
+configured it, the tests of this package then run inside
+``override_settings(**BASE_SETTINGS)``, which is undone after the package's
+last test, and every test adds its own overrides through the ``site``
+fixture.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from layer_webhook_guard import WebhookRouter
 from .harness import BASE_SETTINGS, Recorder, build_router
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="package", autouse=True)
 def django_settings() -> Iterator[None]:
     if not settings.configured:
         settings.configure(**BASE_SETTINGS, DATABASES={}, LOGGING_CONFIG=None)
