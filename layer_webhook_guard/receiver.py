@@ -31,7 +31,7 @@ from urllib.parse import unquote_to_bytes
 from ._headers import Headers, HeadersInput
 from .errors import ConfigurationError, HandlerError, InvalidPayload
 from .events import WebhookEvent
-from .routing import WebhookRouter
+from .routing import SyncRunner, WebhookRouter
 from .signing import SecretInput, SignatureVerifier, StreamingMAC
 
 __all__ = [
@@ -103,9 +103,21 @@ def _error_body(code: str) -> bytes:
     return b'{"error": "' + code.encode("ascii") + b'"}'
 
 
-def reject(status: int, code: str, why: str, body_length: int, extra: Sequence[tuple[str, str]] = ()) -> Decision:
-    """The one place a rejection is made: JSON ``{"error": code}``, logged once."""
-    logger.warning("rejected webhook request: %s (%s, HTTP %d, body %d bytes)", why, code, status, body_length)
+def reject(
+    status: int,
+    code: str,
+    why: str,
+    body_length: int,
+    extra: Sequence[tuple[str, str]] = (),
+    *,
+    level: int = logging.WARNING,
+) -> Decision:
+    """The one place a rejection is made: JSON ``{"error": code}``, logged once.
+
+    ``level`` is WARNING for what a request did wrong; an adapter passes
+    ERROR for what the deployment did wrong (e.g. a misordered middleware).
+    """
+    logger.log(level, "rejected webhook request: %s (%s, HTTP %d, body %d bytes)", why, code, status, body_length)
     return Decision(Action.RESPOND, status, _JSON + tuple(extra), _error_body(code), reason=code)
 
 
@@ -260,13 +272,14 @@ class WebhookReceiver:
             return self._handler_failed()
         return Decision(Action.RESPOND, 204, event=event)
 
-    async def dispatch_async(self, decision: Decision) -> Decision:
-        """Like :meth:`dispatch`, awaiting async handlers."""
+    async def dispatch_async(self, decision: Decision, *, run_sync: SyncRunner | None = None) -> Decision:
+        """Like :meth:`dispatch`, awaiting async handlers; sync ones go
+        through ``run_sync`` (see :meth:`WebhookRouter.dispatch_async`)."""
         if decision.action is not Action.DISPATCH:
             return decision
         router, event = self._dispatch_parts(decision)
         try:
-            await router.dispatch_async(event)
+            await router.dispatch_async(event, run_sync=run_sync)
         except HandlerError:
             return self._handler_failed()
         return Decision(Action.RESPOND, 204, event=event)
@@ -394,11 +407,11 @@ class Intake:
         self._chunks.append(chunk)
         return True
 
-    def abort(self, status: int, code: str, why: str) -> Decision:
+    def abort(self, status: int, code: str, why: str, *, level: int = logging.WARNING) -> Decision:
         """Settle the request as rejected for a reason only the adapter sees
         (the stream broke, a framework's own size limit); logged once."""
         if self.decision is None:
-            self.decision = reject(status, code, why, self.received)
+            self.decision = reject(status, code, why, self.received, level=level)
             self._chunks.clear()
         return self.decision
 

@@ -23,13 +23,18 @@ from typing import Any, TypeVar
 from .errors import HandlerError, PermanentError
 from .events import WebhookEvent
 
-__all__ = ["ErrorHook", "Handler", "WebhookRouter"]
+__all__ = ["ErrorHook", "Handler", "SyncRunner", "WebhookRouter"]
 
 logger = logging.getLogger("layer_webhook_guard")
 
 Handler = Callable[[WebhookEvent], Awaitable[None] | Any | None]
 ErrorHook = Callable[[WebhookEvent, BaseException], Awaitable[None] | Any | None]
 H = TypeVar("H", bound=Callable[..., Any])
+#: ``run_sync(func, *args)`` returns an awaitable of ``func(*args)`` run off the
+#: event loop; ``asyncio.to_thread`` by default. Django passes
+#: ``sync_to_async(..., thread_sensitive=True)`` so handlers using the ORM run
+#: where Django manages their connections.
+SyncRunner = Callable[..., Awaitable[Any]]
 
 _MAX_CACHED_TYPES = 512
 
@@ -72,10 +77,10 @@ def _run_sync(result: Any) -> Any:
     return outcome.get("value")
 
 
-async def _call_async(func: Callable[..., Any], *args: Any) -> Any:
+async def _call_async(func: Callable[..., Any], *args: Any, run_sync: SyncRunner | None = None) -> Any:
     if inspect.iscoroutinefunction(func):
         return await func(*args)
-    result = await asyncio.to_thread(func, *args)
+    result = await (run_sync or asyncio.to_thread)(func, *args)
     if inspect.isawaitable(result):
         return await result
     return result
@@ -159,17 +164,18 @@ class WebhookRouter:
                         self._hook_failed(event, hook)
         self._finish(failures)
 
-    async def dispatch_async(self, event: WebhookEvent) -> None:
-        """Like :meth:`dispatch`; sync handlers run in a worker thread."""
+    async def dispatch_async(self, event: WebhookEvent, *, run_sync: SyncRunner | None = None) -> None:
+        """Like :meth:`dispatch`; sync handlers and hooks run through
+        ``run_sync`` (default: a worker thread via ``asyncio.to_thread``)."""
         failures: list[BaseException] = []
         for handler in self.handlers_for(event.type):
             try:
-                await _call_async(handler, event)
+                await _call_async(handler, event, run_sync=run_sync)
             except Exception as exc:
                 self._record(event, handler, exc, failures)
                 for hook in self._error_hooks:
                     try:
-                        await _call_async(hook, event, exc)
+                        await _call_async(hook, event, exc, run_sync=run_sync)
                     except Exception:
                         self._hook_failed(event, hook)
         self._finish(failures)

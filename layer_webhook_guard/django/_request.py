@@ -48,6 +48,7 @@ Django specifics, and why:
 
 from __future__ import annotations
 
+import logging
 from io import BytesIO
 
 from django.core.handlers.asgi import ASGIRequest
@@ -71,6 +72,7 @@ def _body_already_read(intake: Intake, where: str) -> Decision:
         f"the request body was read before {where} ran, so its signature cannot be checked: "
         "in MIDDLEWARE, list LayerWebhookMiddleware above any middleware that reads "
         "request.body, request.POST or request.read() (nothing dispatched)",
+        level=logging.ERROR,  # the deployment is wrong, not the request
     )
 
 

@@ -15,7 +15,9 @@ Its position relative to ``CsrfViewMiddleware`` does not matter: CSRF runs in
 
 The middleware is both sync and async capable, like Django's own
 ``MiddlewareMixin``: under ASGI it never forces Django to switch modes, and
-handlers run with ``await receiver.dispatch_async`` on the event loop.
+async handlers are awaited on the event loop and sync handlers run through
+``sync_to_async(thread_sensitive=True)``, the thread where Django manages
+their database connections.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.http import HttpRequest, HttpResponseBase
 
 from ..receiver import Action, path_matches
@@ -31,6 +33,11 @@ from . import conf
 from ._request import forward, read_decision, to_response
 
 __all__ = ["LayerWebhookMiddleware"]
+
+
+def _run_sync(func: Callable[..., Any], *args: Any) -> Awaitable[Any]:
+    return sync_to_async(func, thread_sensitive=True)(*args)
+
 
 _WHERE = "LayerWebhookMiddleware"
 
@@ -93,7 +100,7 @@ class LayerWebhookMiddleware:
         # exactly as request.body does in an async view.
         decision = read_decision(receiver, request, _WHERE)
         if decision.action is Action.DISPATCH:
-            decision = await receiver.dispatch_async(decision)
+            decision = await receiver.dispatch_async(decision, run_sync=_run_sync)
         elif decision.action is Action.FORWARD:
             forward(request, decision)
             response = await self.get_response(request)

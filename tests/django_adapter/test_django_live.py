@@ -107,7 +107,16 @@ def test_chunked_delivery(server: tuple[str, int]) -> None:
     name, port = server
     sample = next(s for s in samples(compact=True) if s.event_type == "conversation.created")
     body = sample.body
-    reply = request(port, "POST", "/layer/webhooks", headers=delivery_headers(sample), chunks=[body[:100], body[100:]])
+    try:
+        reply = request(
+            port, "POST", "/layer/webhooks", headers=delivery_headers(sample), chunks=[body[:100], body[100:]]
+        )
+    except (ConnectionResetError, BrokenPipeError):
+        # runserver answers 411 and closes without reading a body it cannot
+        # frame; the kernel may then reset the connection before the client
+        # reads the answer. Nothing was accepted, which is what matters.
+        assert name == "runserver"
+        return
     # Django never sees a chunked body under WSGI: an honest 411, never a 401.
     assert reply.status == (204 if name == "uvicorn" else 411), reply
 
