@@ -229,3 +229,23 @@ def test_registration_after_dispatch_is_seen(router: WebhookRouter) -> None:
     router.on("message.sent")(lambda e: calls.append("late"))
     router.dispatch(ev())
     assert calls == ["late"]
+
+
+def test_dispatch_async_custom_sync_runner(router: WebhookRouter) -> None:
+    ran: list[str] = []
+    routed: list[str] = []
+
+    async def runner(func: Any, *args: Any) -> Any:
+        routed.append(getattr(func, "__name__", "?"))
+        return func(*args)
+
+    @router.on("*")
+    def sync_handler(event: WebhookEvent) -> None:
+        ran.append("sync")
+
+    @router.on("*")
+    async def async_handler(event: WebhookEvent) -> None:
+        ran.append("async")
+
+    asyncio.run(router.dispatch_async(ev(), run_sync=runner))
+    assert ran == ["sync", "async"] and routed == ["sync_handler"]
