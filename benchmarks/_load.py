@@ -1,0 +1,191 @@
+"""Real servers on 127.0.0.1 and a bounded load generator over raw sockets.
+
+Servers: each runs in its own session (process group), its output goes to a
+file (never an unread pipe that could fill and stall it), and it is always
+stopped by its PID: SIGTERM to the group, then SIGKILL after a bounded wait.
+
+Load: ``concurrency`` threads, each holding one keep-alive connection and
+sending a request prepared in advance, byte for byte the same every time.
+A thread sends, reads the status line and headers, reads exactly
+``Content-Length`` bytes of body, and goes again until the deadline; it
+reconnects when the server closes. Every socket call has a timeout, every
+loop a deadline and a request cap, so nothing here can hang.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["LoadResult", "free_port", "request_bytes", "run_load", "server"]
+
+SOCKET_TIMEOUT = 10.0
+MAX_REQUESTS_PER_THREAD = 1_000_000
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _stop(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=timeout)
+
+
+@contextlib.contextmanager
+def server(argv: Sequence[str], port: int, *, cwd: Path, timeout: float = 30.0) -> Iterator[subprocess.Popen[bytes]]:
+    """Start ``argv`` (listening on 127.0.0.1:``port``), wait for the port, always stop it."""
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(
+            list(argv),
+            cwd=str(cwd),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                if proc.poll() is not None:
+                    log.seek(0)
+                    tail = log.read()[-2000:].decode(errors="replace")
+                    raise RuntimeError(f"server exited early ({proc.returncode}): {tail}")
+                with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    break
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"no server on 127.0.0.1:{port} after {timeout}s")
+                time.sleep(0.05)
+            yield proc
+        finally:
+            _stop(proc)
+
+
+def request_bytes(port: int, path: str, body: bytes, headers: dict[str, str]) -> bytes:
+    """One complete HTTP/1.1 POST, ready to send."""
+    lines = [f"POST {path} HTTP/1.1", f"Host: 127.0.0.1:{port}"]
+    lines += [f"{name}: {value}" for name, value in headers.items() if name.lower() != "content-length"]
+    lines.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+
+
+@dataclass
+class LoadResult:
+    requests: int = 0
+    errors: int = 0
+    seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    statuses: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+
+def _read_response(sock: socket.socket, buffer: bytearray) -> tuple[int, bool]:
+    """Read one response from ``sock``; return (status, server closes)."""
+    while b"\r\n\r\n" not in buffer:
+        data = sock.recv(65536)
+        if not data:
+            raise ConnectionError("closed before the response headers")
+        buffer += data
+    head_end = buffer.index(b"\r\n\r\n") + 4
+    head = bytes(buffer[:head_end]).decode("latin-1").split("\r\n")
+    status = int(head[0].split(" ", 2)[1])
+    length = 0
+    closes = False
+    for line in head[1:]:
+        name, _, value = line.partition(":")
+        name = name.strip().lower()
+        if name == "content-length":
+            length = int(value.strip())
+        elif name == "connection" and value.strip().lower() == "close":
+            closes = True
+    while len(buffer) < head_end + length:
+        data = sock.recv(65536)
+        if not data:
+            raise ConnectionError("closed inside the response body")
+        buffer += data
+    del buffer[: head_end + length]
+    return status, closes
+
+
+def _connect(port: int) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=SOCKET_TIMEOUT)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
+def run_load(port: int, payload: bytes, *, concurrency: int, seconds: float) -> LoadResult:
+    """Send ``payload`` over ``concurrency`` connections until ``seconds`` have passed."""
+    result = LoadResult()
+    lock = threading.Lock()
+    start_gate = threading.Barrier(concurrency + 1, timeout=SOCKET_TIMEOUT)
+    deadline = [0.0]
+
+    def worker() -> None:
+        latencies: list[float] = []
+        statuses: dict[int, int] = {}
+        errors = 0
+        sock: socket.socket | None = None
+        buffer = bytearray()
+        try:
+            start_gate.wait()
+            for _ in range(MAX_REQUESTS_PER_THREAD):
+                if time.perf_counter() >= deadline[0]:
+                    break
+                try:
+                    if sock is None:
+                        sock = _connect(port)
+                        buffer.clear()
+                    sent = time.perf_counter()
+                    sock.sendall(payload)
+                    status, closes = _read_response(sock, buffer)
+                    latencies.append(time.perf_counter() - sent)
+                    statuses[status] = statuses.get(status, 0) + 1
+                    if closes:
+                        sock.close()
+                        sock = None
+                except OSError:
+                    errors += 1
+                    if sock is not None:
+                        sock.close()
+                    sock = None
+        finally:
+            if sock is not None:
+                sock.close()
+            with lock:
+                result.latencies += latencies
+                result.errors += errors
+                for code, count in statuses.items():
+                    result.statuses[code] = result.statuses.get(code, 0) + count
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    began = time.perf_counter()
+    deadline[0] = began + seconds
+    start_gate.wait()
+    for thread in threads:
+        thread.join(timeout=seconds + 2 * SOCKET_TIMEOUT)
+    result.seconds = time.perf_counter() - began
+    result.requests = len(result.latencies)
+    return result
