@@ -52,6 +52,8 @@ SIGNATURE_HEADER = "layer-webhook-signature"
 EVENT_TYPE_HEADER = "layer-webhook-event-type"
 ALLOWED_METHODS = "GET, HEAD, POST"
 CHALLENGE_PARAM = b"verification_challenge"
+#: A Content-Length with more digits than this is over any body limit.
+_MAX_LENGTH_DIGITS = 18
 #: Default size of one read from a body stream.
 READ_CHUNK = 65_536
 
@@ -148,7 +150,11 @@ def _parse_length(values: list[str]) -> int | str | None:
     text = values[0].strip()
     if not text or not text.isascii() or not text.isdigit():
         return "invalid_content_length"
-    return int(text)
+    digits = text.lstrip("0") or "0"
+    if len(digits) > _MAX_LENGTH_DIGITS:
+        # Larger than any limit; int() of thousands of digits would raise.
+        return 10**_MAX_LENGTH_DIGITS
+    return int(digits)
 
 
 class WebhookReceiver:

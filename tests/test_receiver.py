@@ -517,3 +517,17 @@ def test_property_arbitrary_headers_never_raise_never_dispatch(
         else:
             assert d.status in (200, 400, 401, 405, 411, 413, 415)
     assert not calls.events
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param("9" * 5000, id="5000-digits"),
+        pytest.param("1" + "0" * 30, id="huge"),
+        pytest.param("0" * 50 + "5", id="leading-zeros"),
+    ],
+)
+def test_huge_or_padded_content_length(receiver: WebhookReceiver, value: str) -> None:
+    d = receiver.decide("POST", "", {"content-length": value, "layer-webhook-signature": "0" * 40}, b"")
+    expected = 400 if value.endswith("5") else 413  # 5 declared, 0 sent: short body
+    assert d.status == expected
