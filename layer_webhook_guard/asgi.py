@@ -192,7 +192,9 @@ class ASGIWebhookMiddleware:
         self.receiver = _receiver(secret, router, algorithm, max_body_size)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope.get("type") != "http" or not path_matches(self.path, route_path(scope)):
+        if scope.get("type") != "http" or not path_matches(
+            self.path, route_path(scope), guard=not self.receiver.router_mode
+        ):
             await self.app(scope, receive, send)
             return
         await _serve(self.receiver, scope, receive, send, self.app)

@@ -24,8 +24,9 @@ from __future__ import annotations
 
 import enum
 import logging
+import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import unquote_to_bytes
 
 from ._headers import Headers, HeadersInput
@@ -54,6 +55,7 @@ ALLOWED_METHODS = "GET, HEAD, POST"
 CHALLENGE_PARAM = b"verification_challenge"
 #: A Content-Length with more digits than this is over any body limit.
 _MAX_LENGTH_DIGITS = 18
+_OVER_ANY_LIMIT: int = 10**_MAX_LENGTH_DIGITS
 #: Default size of one read from a body stream.
 READ_CHUNK = 65_536
 
@@ -74,11 +76,11 @@ class Decision:
     action: Action
     status: int = 200
     headers: tuple[tuple[str, str], ...] = ()
-    body: bytes = b""
+    body: bytes = field(default=b"", repr=False)
     #: The verified event (DISPATCH, and FORWARD when the body is an event).
     event: WebhookEvent | None = None
     #: FORWARD only: the exact verified body, or None when no body was read.
-    request_body: bytes | None = None
+    request_body: bytes | None = field(default=None, repr=False)
     #: Short machine-readable reason of a rejection (the ``error`` code).
     reason: str | None = None
 
@@ -96,9 +98,29 @@ def normalize_path(path: str) -> str:
     return path.rstrip("/") or "/"
 
 
-def path_matches(configured: str, path: str) -> bool:
-    """Exact match against a :func:`normalize_path` result; one trailing slash is tolerated."""
-    return path == configured or path == configured + "/" or (configured == "/" and path == "/")
+_SLASHES = re.compile(r"/{2,}")
+
+
+def _routable_form(path: str) -> str:
+    """The path as lenient routers may match it: repeated slashes merged
+    (Werkzeug), one trailing newline ignored (a regex ``$``, as Starlette's
+    routes use, matches before it), trailing slashes dropped."""
+    path = path.removesuffix("\n")
+    return _SLASHES.sub("/", path).rstrip("/") or "/"
+
+
+def path_matches(configured: str, path: str, *, guard: bool = False) -> bool:
+    """Does ``path`` address the webhook path ``configured`` (a :func:`normalize_path` result)?
+
+    Router mode (``guard=False``) matches exactly, tolerating one trailing
+    slash. Guard mode must never under-match: a request the app's own router
+    would route to the guarded view has to be verified first, so a path that
+    only differs in ways a framework's router may ignore (``//``, a trailing
+    newline) is guarded too. Over-matching merely demands a signature.
+    """
+    if path == configured or path == configured + "/":
+        return True
+    return guard and _routable_form(path) == configured
 
 
 def _error_body(code: str) -> bytes:
@@ -153,7 +175,7 @@ def _parse_length(values: list[str]) -> int | str | None:
     digits = text.lstrip("0") or "0"
     if len(digits) > _MAX_LENGTH_DIGITS:
         # Larger than any limit; int() of thousands of digits would raise.
-        return 10**_MAX_LENGTH_DIGITS
+        return _OVER_ANY_LIMIT
     return int(digits)
 
 
@@ -207,7 +229,8 @@ class WebhookReceiver:
         """
         hdrs = headers if isinstance(headers, Headers) else Headers(headers)
         intake = Intake(self, hdrs)
-        intake.decision = self._check_headers(intake, method.upper(), query, hdrs, input_terminated)
+        # Methods are case-sensitive (RFC 9110): "post" is not POST.
+        intake.decision = self._check_headers(intake, method, query, hdrs, input_terminated)
         return intake
 
     def _check_headers(

@@ -164,7 +164,7 @@ class WSGIWebhookMiddleware:
         self._wsgi_path = self.path.encode("utf-8").decode("latin-1")
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        if not path_matches(self._wsgi_path, str(environ.get("PATH_INFO") or "")):
+        if not path_matches(self._wsgi_path, str(environ.get("PATH_INFO") or ""), guard=not self.receiver.router_mode):
             return self.app(environ, start_response)
         decision = _read_decision(self.receiver, environ)
         if decision.action is Action.DISPATCH:

@@ -76,7 +76,7 @@ class LayerWebhookMiddleware:
         if self.async_mode:
             return self.__acall__(request)
         settled = self._current()
-        if not path_matches(settled.path, request.path_info):
+        if not path_matches(settled.path, request.path_info, guard=not settled.receiver.router_mode):
             response: HttpResponseBase = self.get_response(request)
             return response
         receiver = settled.receiver
@@ -91,7 +91,7 @@ class LayerWebhookMiddleware:
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         settled = self._current()
-        if not path_matches(settled.path, request.path_info):
+        if not path_matches(settled.path, request.path_info, guard=not settled.receiver.router_mode):
             response: HttpResponseBase = await self.get_response(request)
             return response
         receiver = settled.receiver
