@@ -47,6 +47,16 @@ def _pattern_matches(pattern: str, event_type: str) -> bool:
     return pattern == event_type
 
 
+def _check_patterns(patterns: Sequence[object]) -> None:
+    if not patterns:
+        raise TypeError("register a handler for at least one event type")
+    for pattern in patterns:
+        if not isinstance(pattern, str) or not pattern.strip():
+            raise TypeError("event types must be non-empty strings")
+        if "*" in pattern and pattern != "*" and not (pattern.endswith(".*") and "*" not in pattern[:-2]):
+            raise ValueError(f"unsupported pattern {pattern!r}: use 'prefix.*' or '*'")
+
+
 def _run_sync(result: Any) -> Any:
     """Finish what a handler returned when called from synchronous code."""
     if not inspect.isawaitable(result):
@@ -101,13 +111,7 @@ class WebhookRouter:
 
     def on(self, *event_types: str) -> Callable[[H], H]:
         """Register the decorated function for one or more event types."""
-        if not event_types:
-            raise TypeError("on() needs at least one event type")
-        for pattern in event_types:
-            if not isinstance(pattern, str) or not pattern.strip():
-                raise TypeError("event types must be non-empty strings")
-            if "*" in pattern and pattern != "*" and not (pattern.endswith(".*") and "*" not in pattern[:-2]):
-                raise ValueError(f"unsupported pattern {pattern!r}: use 'prefix.*' or '*'")
+        _check_patterns(event_types)
 
         def decorator(func: H) -> H:
             self.add(func, *event_types)
@@ -119,6 +123,7 @@ class WebhookRouter:
         """Register ``handler`` without decorator syntax."""
         if not callable(handler):
             raise TypeError("a handler must be callable")
+        _check_patterns(event_types)
         for pattern in event_types:
             self._routes.append((pattern, handler))
         self._cache.clear()
@@ -134,11 +139,12 @@ class WebhookRouter:
         """The handlers that run for ``event_type``, in registration order."""
         found = self._cache.get(event_type)
         if found is None:
-            seen: dict[Callable[..., Any], None] = {}
+            # Keyed by identity: handlers need not be hashable.
+            seen: dict[int, Callable[..., Any]] = {}
             for pattern, handler in self._routes:
-                if handler not in seen and _pattern_matches(pattern, event_type):
-                    seen[handler] = None
-            found = tuple(seen)
+                if id(handler) not in seen and _pattern_matches(pattern, event_type):
+                    seen[id(handler)] = handler
+            found = tuple(seen.values())
             if len(self._cache) >= _MAX_CACHED_TYPES:
                 self._cache.clear()
             self._cache[event_type] = found

@@ -41,7 +41,12 @@ def _check_algorithm(algorithm: object) -> str:
 def _key_bytes(secret: object, *, where: str = "secret") -> bytes:
     """Turn one secret into key bytes; refuse empty ones. Never echo it."""
     if isinstance(secret, str):
-        key = secret.encode("utf-8")
+        try:
+            # surrogateescape gives back the bytes of a secret that came from
+            # os.environ or argv holding non-UTF-8 bytes.
+            key = secret.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:
+            raise ConfigurationError(f"the webhook {where} is not valid text (it cannot be encoded as UTF-8)") from None
     elif isinstance(secret, (bytes, bytearray, memoryview)):
         key = bytes(secret)
     else:

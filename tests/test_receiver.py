@@ -90,7 +90,7 @@ def error_code(body: bytes) -> str:
         pytest.param("verification_challenge=<script>", b"<script>", id="html-is-plain-text"),
     ],
 )
-@pytest.mark.parametrize("method", ["GET", "HEAD", "get"])
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
 @pytest.mark.parametrize("mode", ["router", "guard"])
 def test_challenge_echoed(
     receiver: WebhookReceiver, guard: WebhookReceiver, mode: str, method: str, query: str | bytes, expected: bytes
@@ -531,3 +531,39 @@ def test_huge_or_padded_content_length(receiver: WebhookReceiver, value: str) ->
     d = receiver.decide("POST", "", {"content-length": value, "layer-webhook-signature": "0" * 40}, b"")
     expected = 400 if value.endswith("5") else 413  # 5 declared, 0 sent: short body
     assert d.status == expected
+
+
+def test_decision_repr_hides_bodies(guard: WebhookReceiver) -> None:
+    body = event_body(text="SECRET-BODY-TEXT")
+    d = guard.handle("POST", "", signed(body), body)
+    assert d.request_body == body and "SECRET-BODY-TEXT" not in repr(d)
+
+
+def test_headers_repr_hides_signature() -> None:
+    from layer_webhook_guard._headers import Headers
+
+    text = repr(Headers({"layer-webhook-signature": "abcdef0123", "x": "y"}))
+    assert "abcdef0123" not in text and "'x': 'y'" in text
+
+
+@pytest.mark.parametrize("method", ["post", "Post", "get"])
+def test_methods_are_case_sensitive(receiver: WebhookReceiver, method: str) -> None:
+    body = event_body()
+    assert receiver.handle(method, "verification_challenge=x", signed(body), body).status == 405
+
+
+def test_no_content_length_on_204(receiver: WebhookReceiver) -> None:
+    body = event_body()
+    d = receiver.handle("POST", "", signed(body), body)
+    assert d.status == 204 and not any(k.lower() == "content-length" for k, _ in d.response_headers())
+    d = receiver.handle("GET", "verification_challenge=abc", {})
+    assert ("content-length", "3") in d.response_headers()
+
+
+@pytest.mark.parametrize("te", ["chunked", "Chunked", "gzip, chunked", "CHUNKED "])
+def test_transfer_encoding_detected_and_overrides_length(receiver: WebhookReceiver, te: str) -> None:
+    headers = signed(b"{}", **{"transfer-encoding": te, "content-length": "2"})
+    intake = receiver.begin("POST", "", headers, input_terminated=False)
+    assert intake.result().status == 411  # the length is ignored, the framing is unreadable
+    intake = receiver.begin("POST", "", headers, input_terminated=True)
+    assert intake.read_to_eof and intake.declared is None

@@ -249,3 +249,28 @@ def test_dispatch_async_custom_sync_runner(router: WebhookRouter) -> None:
 
     asyncio.run(router.dispatch_async(ev(), run_sync=runner))
     assert ran == ["sync", "async"] and routed == ["sync_handler"]
+
+
+@pytest.mark.parametrize(
+    "types",
+    [pytest.param((), id="none"), pytest.param((123,), id="int"), pytest.param(("message.**x",), id="bad-pattern")],
+)
+def test_add_validates_like_on(router: WebhookRouter, types: tuple[object, ...]) -> None:
+    with pytest.raises((TypeError, ValueError)):
+        router.add(lambda e: None, *types)  # type: ignore[arg-type]
+
+
+def test_unhashable_callable_handler(router: WebhookRouter) -> None:
+    from dataclasses import dataclass, field
+
+    @dataclass
+    class Collector:  # dataclasses with eq=True are unhashable
+        seen: list[str] = field(default_factory=list)
+
+        def __call__(self, event: WebhookEvent) -> None:
+            self.seen.append(event.type)
+
+    collector = Collector()
+    router.add(collector, "message.sent", "*")
+    router.dispatch(ev())
+    assert collector.seen == ["message.sent"]

@@ -275,3 +275,24 @@ def test_property_independent_signature_verifies_and_any_flip_fails(
 @given(value=st.one_of(st.text(max_size=100), st.binary(max_size=100), st.none(), st.integers()))
 def test_property_verify_never_raises(value: object) -> None:
     assert SignatureVerifier(SECRET).verify(BODY, value) in (True, False)  # type: ignore[arg-type]
+
+
+def test_secret_from_non_utf8_environment_bytes() -> None:
+    import os
+
+    raw = b"abc\xe9secret"
+    from_env = os.fsdecode(raw)  # what os.environ / argv give for these bytes
+    assert SignatureVerifier(from_env).verify(BODY, ref(secret=raw))
+
+
+def test_unencodable_secret_is_a_configuration_error_that_hides_it() -> None:
+    with pytest.raises(ConfigurationError) as info:
+        SignatureVerifier("abc\ud800xyz")
+    assert "abc" not in str(info.value) and "ud800" not in str(info.value) and "position" not in str(info.value)
+
+
+def test_verifier_refuses_to_be_pickled() -> None:
+    import pickle
+
+    with pytest.raises(TypeError):
+        pickle.dumps(SignatureVerifier(SECRET))
