@@ -20,7 +20,7 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import Any, NoReturn
 
@@ -40,6 +40,40 @@ class UsageError(Exception):
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise UsageError(message)
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be 0-65535, got {port}")
+    return port
+
+
+def _seconds(*, allow_zero: bool) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+        if not (value >= 0 if allow_zero else value > 0) or value != value or value == float("inf"):
+            raise argparse.ArgumentTypeError(f"must be {'0 or more' if allow_zero else 'more than 0'} seconds")
+        return value
+
+    return parse
+
+
+def _event_type(text: str) -> str:
+    if not text or not text.isascii() or not text.isprintable() or " " in text:
+        raise argparse.ArgumentTypeError(f"not an event type: {text!r}")
+    return text
+
+
+def _key(secret: str) -> bytes:
+    # The bytes the secret had in argv or the environment, even if not UTF-8.
+    return secret.encode("utf-8", "surrogateescape")
 
 
 def _add_secret(p: argparse.ArgumentParser) -> None:
@@ -70,8 +104,8 @@ def _build_parser() -> _Parser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     demo = sub.add_parser("demo", help="run a receiver on 127.0.0.1 and send it what Layer sends")
-    demo.add_argument("--delay", type=float, default=0.0, help="seconds to wait between requests")
-    demo.add_argument("--port", type=int, default=0, help="port to listen on (default: a free one)")
+    demo.add_argument("--delay", type=_seconds(allow_zero=True), default=0.0, help="seconds to wait between requests")
+    demo.add_argument("--port", type=_port, default=0, help="port to listen on (default: a free one)")
 
     serve = sub.add_parser("serve", help="run a standalone receiver for your router")
     _add_secret(serve)
@@ -79,7 +113,7 @@ def _build_parser() -> _Parser:
         "--router", required=True, metavar="MODULE:ATTR", help="your WebhookRouter, e.g. app.hooks:router"
     )
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--port", type=_port, default=8000)
     serve.add_argument("--path", default="/layer/webhooks")
     serve.add_argument("--max-body-size", type=int, default=1_048_576, metavar="BYTES")
 
@@ -87,10 +121,12 @@ def _build_parser() -> _Parser:
     send.add_argument("url")
     _add_secret(send)
     what = send.add_mutually_exclusive_group(required=True)
-    what.add_argument("--event", metavar="TYPE", help="send a generated event of this type")
+    what.add_argument("--event", metavar="TYPE", type=_event_type, help="send a generated event of this type")
     what.add_argument("--file", metavar="PAYLOAD", help="send this file's exact bytes ('-' for stdin)")
     send.add_argument("--challenge", action="store_true", help="send the verification challenge first")
-    send.add_argument("--timeout", type=float, default=5.0, help="seconds to wait for an answer (default 5)")
+    send.add_argument(
+        "--timeout", type=_seconds(allow_zero=False), default=5.0, help="seconds to wait for an answer (default 5)"
+    )
 
     sign = sub.add_parser("sign", help="print the signature of a body's exact bytes")
     sign.add_argument("file", nargs="?", default="-", help="the body (default: stdin)")
@@ -116,7 +152,10 @@ def _build_parser() -> _Parser:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
-    return run_demo(sys.stdout, delay=args.delay, port=args.port)
+    try:
+        return run_demo(sys.stdout, delay=args.delay, port=args.port)
+    except OSError as exc:  # the port is taken or cannot be bound
+        raise UsageError(f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror or exc}") from None
 
 
 def _load_router(spec: str) -> WebhookRouter:
@@ -127,10 +166,13 @@ def _load_router(spec: str) -> WebhookRouter:
         sys.path.insert(0, os.getcwd())
     try:
         obj: Any = importlib.import_module(module_name)
+    except (ImportError, TypeError, ValueError) as exc:
+        raise UsageError(f"cannot import {module_name}: {exc}") from None
+    except Exception as exc:  # the user's module failed while importing
+        raise UsageError(f"importing {module_name} failed: {type(exc).__name__}: {exc}") from None
+    try:
         for part in attr.split("."):
             obj = getattr(obj, part)
-    except ImportError as exc:
-        raise UsageError(f"cannot import {module_name}: {exc}") from None
     except AttributeError:
         raise UsageError(f"{module_name} has no attribute {attr}") from None
     if not isinstance(obj, WebhookRouter):
@@ -185,13 +227,15 @@ def _describe(reply: Any) -> str:
 
 
 def _cmd_send(args: argparse.Namespace) -> int:
-    from .sender import challenge, deliver
+    from .sender import challenge, check_url, deliver
     from .testing import build_delivery, signed_headers
 
     secret = _secret(args)
     url = args.url
-    if not url.startswith(("http://", "https://")):
-        raise UsageError(f"not an http(s) URL: {url}")
+    try:
+        check_url(url)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     ok = True
     if args.challenge:
         reply, value = challenge(url, timeout=args.timeout)
@@ -254,9 +298,9 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     causes = diagnose(
         body,
         args.signature,
-        secret.encode(),
+        _key(secret),
         algorithm=args.algorithm,
-        other_secrets=[s.encode() for s in args.other_secret],
+        other_secrets=[_key(s) for s in args.other_secret],
     )
     for cause in causes:
         print(f"likely cause: {cause}")

@@ -28,14 +28,24 @@ class ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
 
 
 class _QuietHandler(WSGIRequestHandler):
+    # A client that stalls mid-request (declares 100 bytes, sends 2) must not
+    # pin a thread for ever: reads and writes give up after ``timeout`` seconds.
+    timeout = 10.0
+
     def log_message(self, format: str, *args: object) -> None:
         pass
 
 
 @contextlib.contextmanager
-def running_server(app: WSGIApplication, host: str = "127.0.0.1", port: int = 0) -> Iterator[WSGIServer]:
-    """Serve ``app`` on host:port (0 = a free port) until the block ends."""
-    server = make_server(host, port, app, server_class=ThreadingWSGIServer, handler_class=_QuietHandler)
+def running_server(
+    app: WSGIApplication, host: str = "127.0.0.1", port: int = 0, *, request_timeout: float = 10.0
+) -> Iterator[WSGIServer]:
+    """Serve ``app`` on host:port (0 = a free port) until the block ends.
+
+    A connection that stalls for ``request_timeout`` seconds is dropped.
+    """
+    handler = type("_Handler", (_QuietHandler,), {"timeout": request_timeout})
+    server = make_server(host, port, app, server_class=ThreadingWSGIServer, handler_class=handler)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
     thread.start()
     try:

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
-__all__ = ["LAYER_DEADLINE", "Reply", "challenge", "deliver", "request"]
+__all__ = ["LAYER_DEADLINE", "Reply", "challenge", "check_url", "deliver", "request"]
 
 #: Layer's deadline for an answer, in seconds.
 LAYER_DEADLINE = 1.0
@@ -39,12 +39,24 @@ class Reply:
         return self.error is None and self.status is not None and 200 <= self.status < 300 and self.in_time
 
 
-def _connection(url: str, timeout: float) -> tuple[http.client.HTTPConnection, str]:
-    parts = urlsplit(url)
+def check_url(url: str) -> None:
+    """Raise ValueError unless ``url`` is an http(s) URL with a host (and a valid port)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises for a port out of range
+    except ValueError:
+        raise ValueError(f"not a valid URL: {url!r}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"not an http(s) URL: {url!r}")
+    if port == 0:
+        raise ValueError(f"port 0 in {url!r}")
+
+
+def _connection(url: str, timeout: float) -> tuple[http.client.HTTPConnection, str]:
+    check_url(url)
+    parts = urlsplit(url)
     cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-    conn = cls(parts.hostname, parts.port, timeout=timeout)
+    conn = cls(parts.hostname or "", parts.port, timeout=timeout)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return conn, target
 

@@ -70,7 +70,12 @@ def causes(
         pytest.param(COMPACT, COMPACT + b"\n", "lost its trailing newline", id="newline-removed"),
         pytest.param(b"\xef\xbb\xbf" + COMPACT, COMPACT, "BOM was added", id="bom-added"),
         pytest.param(COMPACT, b"\xef\xbb\xbf" + COMPACT, "lost the UTF-8 BOM", id="bom-removed"),
-        pytest.param(ORIGINAL.replace(b"\n", b"\r\n"), ORIGINAL, "CRLF line endings", id="crlf"),
+        pytest.param(
+            ORIGINAL.replace(b"\n", b"\r\n"),
+            ORIGINAL,
+            "the body has CRLF line endings where the sender signed LF",
+            id="crlf",
+        ),
     ],
 )
 def test_verify_diagnoses_body_causes(
@@ -148,6 +153,20 @@ def test_verify_reads_stdin(capsys: pytest.CaptureFixture[str], monkeypatch: pyt
         pytest.param(["serve", "--secret", "s3cret-value", "--router", "no_such_module_x:router"], id="router-import"),
         pytest.param(["serve", "--secret", "s3cret-value", "--router", "json:loads"], id="router-wrong-type"),
         pytest.param(["demo", "--port", "notanumber"], id="bad-port"),
+        pytest.param(["demo", "--port", "99999"], id="port-out-of-range"),
+        pytest.param(["demo", "--delay", "-1"], id="negative-delay"),
+        pytest.param(["serve", "--secret", "s3cret-value", "--router", ".rel:router"], id="relative-router"),
+        pytest.param(["send", "http://", "--secret", "s3cret-value", "--event", "a"], id="url-no-host"),
+        pytest.param(["send", "http://127.0.0.1:99999/x", "--secret", "s3cret-value", "--event", "a"], id="url-port"),
+        pytest.param(["send", "http://[::1/x", "--secret", "s3cret-value", "--event", "a"], id="url-broken"),
+        pytest.param(
+            ["send", "http://127.0.0.1:9/", "--secret", "s3cret-value", "--event", "a", "--timeout", "-1"],
+            id="negative-timeout",
+        ),
+        pytest.param(
+            ["send", "http://127.0.0.1:9/", "--secret", "s3cret-value", "--event", "message€.sent"],
+            id="non-ascii-event",
+        ),
     ],
 )
 def test_bad_use_is_one_line_exit_2(argv: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -164,3 +183,37 @@ def test_bad_use_is_one_line_exit_2(argv: list[str], monkeypatch: pytest.MonkeyP
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("layer-webhook-guard: error:"), result.stderr
     assert "Traceback" not in result.stderr and "s3cret-value" not in result.stderr + result.stdout
+
+
+def test_demo_on_a_taken_port_is_one_line_exit_2() -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "layer_webhook_guard", "demo", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert result.returncode == 2 and result.stderr.count("\n") == 1 and "cannot listen" in result.stderr
+
+
+def test_non_utf8_secret_from_environment(tmp_path: Path) -> None:
+    import os
+
+    body = tmp_path / "b.json"
+    body.write_bytes(COMPACT)
+    env = dict(os.environ)
+    result = subprocess.run(
+        [sys.executable, "-m", "layer_webhook_guard", "sign", str(body)],
+        capture_output=True,
+        timeout=60,
+        check=False,
+        env={**env, "LAYER_WEBHOOK_SECRET": os.fsdecode(b"abc\xe9")},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.decode().strip() == reference_sign(COMPACT, b"abc\xe9")
