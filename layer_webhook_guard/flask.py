@@ -241,6 +241,10 @@ class LayerWebhooks:
             _replay(decision)
             return current_app.ensure_sync(view)(*args, **kwargs)
 
+        # OPTIONS needs a signature like any method but GET/HEAD: keep Flask
+        # from answering it automatically without running the guard.
+        protected.provide_automatic_options = False  # type: ignore[attr-defined]
+        protected.required_methods = {"OPTIONS"}  # type: ignore[attr-defined]
         self._protected.append(protected)
         return cast(F, protected)
 

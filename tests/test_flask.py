@@ -435,6 +435,16 @@ def test_protected_view_challenge_and_plain_get(guarded: tuple[Flask, list[dict[
     assert seen[0]["event"] is None
 
 
+def test_protected_view_options_needs_a_signature(guarded: tuple[Flask, list[dict[str, Any]]]) -> None:
+    # Flask would answer OPTIONS itself (200 + Allow) without running the guard.
+    app, seen = guarded
+    client = app.test_client()
+    assert client.open("/mine", method="OPTIONS").status_code == 401
+    assert client.open("/mine-async", method="OPTIONS").status_code == 401
+    signed_options = client.open("/mine", method="OPTIONS", data=EV, headers=list(signed(EV).items()))
+    assert signed_options.status_code == 200 and seen[0]["data"] == EV
+
+
 def test_protected_view_signed_put_and_async_view(guarded: tuple[Flask, list[dict[str, Any]]]) -> None:
     app, seen = guarded
     client = app.test_client()

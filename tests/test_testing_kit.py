@@ -123,3 +123,17 @@ def test_httpx_helper_with_an_asgi_app() -> None:
 
     assert asyncio.run(asyncio.wait_for(post_both(), timeout=30)) == [204, 401]
     assert seen == ["conversation.deleted"]
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        pytest.param({"event": {"type": "conversation.created", "id": "1"}}, id="nested"),
+        pytest.param({"event_type": "conversation.created", "event_id": "1"}, id="flat"),
+    ],
+)
+def test_payload_delivery_takes_its_type_from_the_payload(payload: dict[str, object]) -> None:
+    d = build_delivery(secret=SECRET, payload=payload)
+    assert d.headers["layer-webhook-event-type"] == "conversation.created" == d.event_type
+    router = WebhookRouter()
+    assert WebhookReceiver(SECRET, router).handle("POST", "", d.headers, d.body).status == 204

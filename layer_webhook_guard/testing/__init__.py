@@ -148,8 +148,14 @@ class Delivery:
         return {"content": self.body, "headers": dict(self.headers)}
 
 
+def _type_in(payload: Mapping[str, Any]) -> str | None:
+    envelope = payload.get("event")
+    found = envelope.get("type") if isinstance(envelope, Mapping) else payload.get("event_type")
+    return found if isinstance(found, str) else None
+
+
 def build_delivery(
-    event_type: str = "message.sent",
+    event_type: str | None = None,
     *,
     secret: str | bytes,
     payload: Mapping[str, Any] | None = None,
@@ -164,8 +170,12 @@ def build_delivery(
     """A signed delivery of ``event_type`` (or of ``payload`` as given).
 
     ``payload`` is serialised as compact JSON, the way Layer sends it; pass
-    bytes through :func:`signed_headers` yourself to sign exact bytes.
+    bytes through :func:`signed_headers` yourself to sign exact bytes. The
+    ``layer-webhook-event-type`` header is ``event_type``, else the type in
+    ``payload``, else ``message.sent``.
     """
+    if event_type is None:
+        event_type = (_type_in(payload) if payload is not None else None) or "message.sent"
     if payload is None:
         created_at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
         doc = _payload(event_type, shape, event_id or str(uuid.uuid4()), created_at, config or {})

@@ -27,7 +27,7 @@ def layer_webhook_secret() -> str:
 def layer_delivery(layer_webhook_secret: str) -> Callable[..., Delivery]:
     """A factory: ``layer_delivery("message.sent", payload=None, **options)``."""
 
-    def factory(event_type: str = "message.sent", **options: Any) -> Delivery:
+    def factory(event_type: str | None = None, **options: Any) -> Delivery:
         options.setdefault("secret", layer_webhook_secret)
         return build_delivery(event_type, **options)
 
