@@ -26,7 +26,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["LoadResult", "free_port", "request_bytes", "run_load", "server"]
+__all__ = ["LoadResult", "free_port", "group_cpu_seconds", "request_bytes", "run_load", "server"]
 
 SOCKET_TIMEOUT = 10.0
 MAX_REQUESTS_PER_THREAD = 1_000_000
@@ -50,10 +50,47 @@ def _stop(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
             proc.wait(timeout=timeout)
 
 
+class _Pin:
+    """While held, this process runs on the server's CPU; ``release`` moves it to the rest."""
+
+    def __init__(self, server_cpus: set[int] | None, other_cpus: set[int] | None) -> None:
+        self.server_cpus = server_cpus
+        self.other_cpus = other_cpus
+
+    def release(self) -> None:
+        if self.other_cpus:
+            os.sched_setaffinity(0, self.other_cpus)
+
+
+@contextlib.contextmanager
+def _pinned() -> Iterator[_Pin]:
+    """Start the server on one CPU and keep the load generator off it.
+
+    On two cores the server and the generator would otherwise migrate and
+    preempt each other, which shows up as noise in every ratio. A child
+    inherits its parent's CPU set at fork, so the benchmark process pins
+    itself to the server's CPU, starts the server, and moves to the others.
+    The original CPU set is restored when the server is stopped.
+    """
+    if not hasattr(os, "sched_getaffinity"):
+        yield _Pin(None, None)
+        return
+    original = os.sched_getaffinity(0)
+    if len(original) < 2:
+        yield _Pin(None, None)
+        return
+    first = min(original)
+    os.sched_setaffinity(0, {first})
+    try:
+        yield _Pin({first}, original - {first})
+    finally:
+        os.sched_setaffinity(0, original)
+
+
 @contextlib.contextmanager
 def server(argv: Sequence[str], port: int, *, cwd: Path, timeout: float = 30.0) -> Iterator[subprocess.Popen[bytes]]:
     """Start ``argv`` (listening on 127.0.0.1:``port``), wait for the port, always stop it."""
-    with tempfile.TemporaryFile() as log:
+    with tempfile.TemporaryFile() as log, _pinned() as cpu:
         proc = subprocess.Popen(
             list(argv),
             cwd=str(cwd),
@@ -62,6 +99,7 @@ def server(argv: Sequence[str], port: int, *, cwd: Path, timeout: float = 30.0) 
             stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
+        cpu.release()
         try:
             deadline = time.monotonic() + timeout
             while True:
@@ -77,6 +115,31 @@ def server(argv: Sequence[str], port: int, *, cwd: Path, timeout: float = 30.0) 
             yield proc
         finally:
             _stop(proc)
+
+
+def group_cpu_seconds(pgid: int) -> float | None:
+    """CPU time used so far by every thread of process group ``pgid`` (Linux), or None.
+
+    Read from ``/proc/<pid>/task/<tid>/schedstat`` (nanoseconds on CPU), so
+    the server's own cost per request can be told apart from the load
+    generator's and from the noise of a shared machine.
+    """
+    proc = Path("/proc")
+    if not (proc / "self" / "task").is_dir():
+        return None
+    total = 0
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            if int(stat[stat.rindex(")") + 2 :].split()[2]) != pgid:
+                continue
+            for task in (entry / "task").iterdir():
+                total += int((task / "schedstat").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            continue  # the process or thread ended while being read
+    return total / 1e9
 
 
 def request_bytes(port: int, path: str, body: bytes, headers: dict[str, str]) -> bytes:

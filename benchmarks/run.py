@@ -46,8 +46,8 @@ PRESETS = {
         scaling_sizes=(KIB, 4 * KIB, 16 * KIB, 64 * KIB, 256 * KIB, MIB, 4 * MIB, 10 * MIB),
         adapter_body=2 * KIB,
         server_body=2 * KIB,
-        server_seconds=2.0,
-        server_rounds=5,
+        server_seconds=0.5,
+        server_rounds=16,
         memory_body=10 * MIB,
     ),
     "quick": Preset(
@@ -58,8 +58,8 @@ PRESETS = {
         scaling_sizes=(KIB, 64 * KIB, MIB, 10 * MIB),
         adapter_body=2 * KIB,
         server_body=2 * KIB,
-        server_seconds=1.0,
-        server_rounds=3,
+        server_seconds=0.25,
+        server_rounds=8,
         memory_body=10 * MIB,
     ),
     "tiny": Preset(
@@ -70,7 +70,7 @@ PRESETS = {
         scaling_sizes=(KIB, 4 * KIB, 64 * KIB),
         adapter_body=2 * KIB,
         server_body=2 * KIB,
-        server_seconds=0.1,
+        server_seconds=0.05,
         server_rounds=1,
         memory_body=64 * KIB,
     ),
@@ -119,6 +119,22 @@ def _commit() -> str | None:
     return out.stdout.strip() or None
 
 
+def _uncommitted() -> list[str]:
+    """Files of the package that differ from the commit (the run measured those too)."""
+    try:
+        out = subprocess.run(
+            ["git", "status", "--porcelain", "--", "layer_webhook_guard"],
+            cwd=HERE,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except OSError:
+        return []
+    return [line[3:] for line in out.stdout.splitlines() if line.strip()]
+
+
 def environment() -> dict[str, Any]:
     from layer_webhook_guard import _json
 
@@ -130,6 +146,7 @@ def environment() -> dict[str, Any]:
         "cpus": os.cpu_count(),
         "json_backend": _json.BACKEND,
         "commit": _commit(),
+        "uncommitted": _uncommitted(),
         "packages": {name: v for name in PACKAGES if (v := _version(name))},
     }
 
@@ -179,7 +196,8 @@ def main(argv: list[str] | None = None) -> int:
     header = (
         f"Run `{command}`"
         f" ({preset.name}, {elapsed:.0f} s), {stamp}, Python {env['python']} on {env['cpus']} CPUs, "
-        f"JSON backend {env['json_backend']}, commit {env['commit']}.\n"
+        f"JSON backend {env['json_backend']}, commit {env['commit']}"
+        f"{' with uncommitted changes to ' + ', '.join(env['uncommitted']) if env['uncommitted'] else ''}.\n"
         f"Targets met: {sum(r.met is True for r in rows)}, missed: {len(missed)}.\n\n"
     )
     document = header + table
