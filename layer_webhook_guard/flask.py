@@ -42,6 +42,8 @@ arguments given to the constructor win): ``LAYER_WEBHOOK_SECRET`` (required),
 
 from __future__ import annotations
 
+import logging
+
 try:
     from flask import Flask, Response, current_app, request
     from flask.signals import request_started
@@ -66,6 +68,8 @@ from .routing import WebhookRouter
 from .signing import SecretInput, SignatureVerifier
 
 __all__ = ["ENDPOINT", "EXTENSION_KEY", "LayerWebhooks", "LayerWebhooksState", "get_event"]
+
+logger = logging.getLogger("layer_webhook_guard")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -122,6 +126,7 @@ class LayerWebhooks:
         self._own_router_used = False
         self._url_path = url_path
         self._protected: list[Callable[..., Any]] = []
+        self._views_checked: dict[int, int] = {}
         if app is not None:
             self.init_app(app)
 
@@ -156,6 +161,7 @@ class LayerWebhooks:
         # CSRFProtect may be set up after us: exempt again as each request
         # starts (request_started fires before any before_request hook).
         request_started.connect(self._on_request_started, app)
+        self._swap_unprotected_views(app)
 
     def _verifier(self, app: Flask) -> SignatureVerifier:
         secret = self._secret if self._secret is not None else app.config["LAYER_WEBHOOK_SECRET"]
@@ -203,6 +209,28 @@ class LayerWebhooks:
 
     def _on_request_started(self, sender: Flask, **_extra: object) -> None:
         self._exempt_from_csrf(sender)
+        self._swap_unprotected_views(sender)
+
+    def _swap_unprotected_views(self, app: Flask) -> None:
+        """Serve the protected wrapper where the bare view was registered.
+
+        ``@webhooks.protect`` written above ``@app.route`` registers the
+        unprotected function; rather than serve it unverified, put the
+        wrapper in its place (and say so once, so the order gets fixed).
+        """
+        if not self._protected or len(app.view_functions) == self._views_checked.get(id(app)):
+            return
+        wrappers = {id(getattr(p, "__wrapped__", None)): p for p in self._protected}
+        for endpoint, view in list(app.view_functions.items()):
+            wrapper = wrappers.get(id(view))
+            if wrapper is not None:
+                app.view_functions[endpoint] = wrapper
+                logger.warning(
+                    "view %r was registered without @webhooks.protect (decorator above @app.route?); "
+                    "it is served protected: put @webhooks.protect below the route decorator",
+                    endpoint,
+                )
+        self._views_checked[id(app)] = len(app.view_functions)
 
     def _exempt_from_csrf(self, app: Flask) -> None:
         exempt = getattr(app.extensions.get("csrf"), "exempt", None)

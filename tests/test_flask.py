@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 from collections.abc import Callable
@@ -509,3 +510,28 @@ def test_csrf_protect_does_not_block_webhooks(order: str, recorder: Recorder) ->
     assert post(client, EV, signed(EV, layer_webhook_signature=None), "/mine").status_code == 401
     # CSRF protection is really on: an ordinary form POST is refused.
     assert client.post("/form", data={"a": "1"}).status_code == 400
+
+
+@pytest.mark.parametrize("init_first", [True, False], ids=["init-then-views", "views-then-init"])
+def test_protect_above_route_is_still_protected(
+    make_app: AppFactory, init_first: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    webhooks = LayerWebhooks()
+    app = make_app(extension=webhooks) if init_first else Flask(__name__)
+    ran: list[bytes] = []
+
+    @webhooks.protect  # wrong order: the route registers the bare function
+    @app.post("/wrong-order")
+    def wrong_order() -> str:
+        ran.append(request.get_data())
+        return "ran"
+
+    if not init_first:
+        app.config["LAYER_WEBHOOK_SECRET"] = SECRET
+        webhooks.init_app(app)
+    client = app.test_client()
+    with caplog.at_level(logging.WARNING, logger="layer_webhook_guard"):
+        assert client.post("/wrong-order", data=EV).status_code == 401
+    assert ran == []
+    assert any("below the route decorator" in r.getMessage() for r in caplog.records)
+    assert post(client, EV, signed(EV), "/wrong-order").get_data() == b"ran"
