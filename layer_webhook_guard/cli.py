@@ -20,6 +20,7 @@ import json
 import os
 import signal
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import Any, NoReturn
@@ -31,6 +32,21 @@ __all__ = ["main"]
 
 PROG = "layer-webhook-guard"
 DEFAULT_SECRET_ENV = "LAYER_WEBHOOK_SECRET"  # noqa: S105 - a variable name
+
+
+#: Event types of Layer's webhooks 1.0/2.0 documentation.
+DOCUMENTED_TYPES = frozenset(
+    {
+        "message.sent",
+        "message.delivered",
+        "message.read",
+        "message.deleted",
+        "conversation.created",
+        "conversation.updated.participants",
+        "conversation.updated.metadata",
+        "conversation.deleted",
+    }
+)
 
 
 class UsageError(Exception):
@@ -154,6 +170,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
     try:
         return run_demo(sys.stdout, delay=args.delay, port=args.port)
+    except BrokenPipeError:  # stdout closed early (e.g. piped into head)
+        raise
     except OSError as exc:  # the port is taken or cannot be bound
         raise UsageError(f"cannot listen on 127.0.0.1:{args.port}: {exc.strerror or exc}") from None
 
@@ -262,6 +280,11 @@ def _cmd_send(args: argparse.Namespace) -> int:
     else:
         verdict = "Layer would count this a failure and retry (it needs a 2xx within 1 s)"
     print(f"delivery {event_type} ({len(body)} bytes): {_describe(reply)}; {verdict}")
+    if event_type not in DOCUMENTED_TYPES:
+        print(
+            f"note: {event_type} is not one of Layer's documented event types; a receiver answers 204 "
+            "to types it has no handler for, so check the spelling"
+        )
     return 0 if ok and reply.success else 1
 
 
@@ -318,7 +341,21 @@ COMMANDS = {
 }
 
 
+def _one_line_warning(
+    message: Warning | str, category: type[Warning], filename: str, lineno: int, file: Any = None, line: Any = None
+) -> None:
+    print(f"{PROG}: warning: {message}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        warnings.showwarning = _one_line_warning  # one line, not a source excerpt
+        return _run(argv)
+
+
+def _run(argv: Sequence[str] | None) -> int:
     parser = _build_parser()
     try:
         args = parser.parse_args(argv)
@@ -331,3 +368,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away; silence the interpreter's flush at exit too.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1

@@ -133,22 +133,31 @@ def _cases(url: str, secret: str) -> list[tuple[str, int, bool, Callable[[str], 
     return cases
 
 
-def _print_table(rows: list[Row], out: TextIO) -> None:
-    header = ("#", "request", "expected", "got", "handler ran", "")
-    table = [
-        (
-            str(i),
-            r.request,
-            f"{r.expected_status}{' + handler' if r.expect_handler else ''}",
-            str(r.status) if r.status is not None else "no answer",
-            "yes" if r.handler_ran else "no",
-            "ok" if r.ok else f"MISMATCH {r.note}".rstrip(),
+class _Table:
+    """Prints rows as they complete, in columns sized from the known labels."""
+
+    HEADER = ("#", "request", "expected", "got", "handler ran", "")
+
+    def __init__(self, labels: list[str], out: TextIO) -> None:
+        self.out = out
+        self.widths = [len(str(len(labels))), max(len(x) for x in [*labels, "request"]), 13, 9, 11, 0]
+        self._print(self.HEADER)
+
+    def _print(self, cells: tuple[str, ...]) -> None:
+        line = "  ".join(c.ljust(w) for c, w in zip(cells, self.widths, strict=True)).rstrip()
+        print(line, file=self.out, flush=True)
+
+    def row(self, i: int, r: Row) -> None:
+        self._print(
+            (
+                str(i),
+                r.request,
+                f"{r.expected_status}{' + handler' if r.expect_handler else ''}",
+                str(r.status) if r.status is not None else "no answer",
+                "yes" if r.handler_ran else "no",
+                "ok" if r.ok else f"MISMATCH {r.note}".rstrip(),
+            )
         )
-        for i, r in enumerate(rows, 1)
-    ]
-    widths = [max(len(row[c]) for row in [header, *table]) for c in range(len(header))]
-    for row in [header, *table]:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip(), file=out)
 
 
 class _Collect(logging.Handler):
@@ -174,23 +183,26 @@ def _collect_logs() -> Iterator[_Collect]:
 
 
 def run_demo(out: TextIO, *, delay: float = 0.0, port: int = 0) -> int:
-    """Run the demo, print its table to ``out``; 0 when every row is ok."""
+    """Run the demo, printing a row per request to ``out``; 0 when every row is ok."""
     secret = uuid.uuid4().hex  # a fresh shared secret for this run
     seen = _Seen()
+    rows: list[Row] = []
     with _collect_logs() as log, running_server(_build_app(secret, seen), "127.0.0.1", port) as server:
         url = f"http://127.0.0.1:{server.server_port}{PATH}"
-        print(f"receiver listening on {url} (WSGI middleware, router mode, wsgiref server)", file=out, flush=True)
-        rows = []
-        for label, status, handler, send in _cases(url, secret):
-            request_id = str(uuid.uuid4())
-            reply, note = send(request_id)
-            if reply.error:
-                note = reply.error
-            rows.append(Row(label, status, handler, reply.status, request_id in seen, note))
-            if delay:
-                time.sleep(delay)
-    print(file=out)
-    _print_table(rows, out)
+        print(f"receiver listening on {url} (WSGI middleware, router mode, wsgiref server)\n", file=out, flush=True)
+        cases = _cases(url, secret)
+        table = _Table([c[0] for c in cases], out)
+        try:
+            for label, status, handler, send in cases:
+                request_id = str(uuid.uuid4())
+                reply, note = send(request_id)
+                rows.append(Row(label, status, handler, reply.status, request_id in seen, reply.error or note))
+                table.row(len(rows), rows[-1])
+                if delay:
+                    time.sleep(delay)
+        except KeyboardInterrupt:
+            print(f"\ninterrupted after {len(rows)} of {len(cases)} requests; server stopped", file=out, flush=True)
+            raise
     print("\nwhat the receiver logged (reason and body length only):", file=out)
     for line in log.lines:
         print(f"  {line}", file=out)

@@ -71,6 +71,15 @@ def _body_variants(body: bytes) -> Iterator[tuple[str, bytes]]:
     yield from _reserialised(body)
 
 
+def _unique(variants: Iterator[tuple[str, bytes]], body: bytes) -> Iterator[tuple[str, bytes]]:
+    """Each candidate body once, under the first (most specific) cause."""
+    tried = {body}
+    for why, candidate in variants:
+        if candidate not in tried:
+            tried.add(candidate)
+            yield why, candidate
+
+
 def _reserialised(body: bytes) -> Iterator[tuple[str, bytes]]:
     try:
         doc = json.loads(body.removeprefix(_BOM))
@@ -87,16 +96,13 @@ def _reserialised(body: bytes) -> Iterator[tuple[str, bytes]]:
         ("indented by 4", {"indent": 4}),
         ("tab-indented", {"indent": "\t"}),
     ]
-    tried = {body}
     for name, kwargs in options:
         kwargs.setdefault("ensure_ascii", False)
         text = json.dumps(doc, **kwargs)  # type: ignore[arg-type]
         for suffix in ("", "\n"):
             candidate = (text + suffix).encode("utf-8")
-            for label, variant in ((name, candidate), (f"{name}, slashes escaped", candidate.replace(b"/", b"\\/"))):
-                if variant not in tried:
-                    tried.add(variant)
-                    yield why.format(label), variant
+            yield why.format(name), candidate
+            yield why.format(f"{name}, slashes escaped"), candidate.replace(b"/", b"\\/")
 
 
 def _secret_variants(secret: bytes) -> Iterator[tuple[str, bytes]]:
@@ -135,7 +141,7 @@ def diagnose(
                 add(why)
 
     if claimed is not None:
-        check(claimed, _body_variants(body), lambda b: _mac(b, secret, algorithm))
+        check(claimed, _unique(_body_variants(body), body), lambda b: _mac(b, secret, algorithm))
         check(claimed, _secret_variants(secret), lambda k: _mac(body, k, algorithm))
         for i, other in enumerate(other_secrets, 1):
             if hmac.compare_digest(_mac(body, other, algorithm), claimed):

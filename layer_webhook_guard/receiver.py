@@ -250,7 +250,9 @@ class WebhookReceiver:
         if isinstance(declared, str):
             return reject(400, declared, "unreadable Content-Length", 0)
         if declared is not None and declared > self.max_body_size:
-            return reject(413, "payload_too_large", f"declared length over {self.max_body_size}", declared)
+            # Nothing was read: the log's body length is 0, the reason says why.
+            why = f"declared length {declared} over the {self.max_body_size}-byte limit"
+            return reject(413, "payload_too_large", why, 0)
         encoding = ",".join(headers.get_all("content-encoding")).strip().lower()
         if encoding not in ("", "identity"):
             return reject(415, "unsupported_content_encoding", "body is content-encoded", declared or 0)

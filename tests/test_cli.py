@@ -116,11 +116,15 @@ def test_verify_diagnoses_other_configured_secret(capsys: pytest.CaptureFixture[
 
 def test_verify_diagnoses_whitespace_around_secret(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     sig = reference_sign(COMPACT, SAMPLE_SECRET)
-    with pytest.warns(UserWarning, match="whitespace"):
-        code, out, _ = run(
-            capsys, "verify", "--secret", f" {SAMPLE_SECRET}\n", "--signature", sig, body_file(tmp_path, COMPACT)
-        )
+    code, out, err = run(
+        capsys, "verify", "--secret", f" {SAMPLE_SECRET}\n", "--signature", sig, body_file(tmp_path, COMPACT)
+    )
     assert code == 1 and "your secret has whitespace around it" in out
+    # The library's warning, as one line on stderr (no source excerpt, no secret).
+    assert (
+        err
+        == "layer-webhook-guard: warning: the webhook secret has leading or trailing whitespace; it is used as given\n"
+    )
     code, out = causes(capsys, tmp_path, COMPACT, reference_sign(COMPACT, SAMPLE_SECRET + "\n"))
     assert code == 1 and "ends with a newline" in out
 
@@ -217,3 +221,14 @@ def test_non_utf8_secret_from_environment(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.decode().strip() == reference_sign(COMPACT, b"abc\xe9")
+
+
+@pytest.mark.parametrize(
+    ("received", "signed"),
+    [pytest.param(COMPACT + b"\n", COMPACT, id="newline"), pytest.param(b"\xef\xbb\xbf" + COMPACT, COMPACT, id="bom")],
+)
+def test_verify_names_one_cause_not_a_second_reading_of_it(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, received: bytes, signed: bytes
+) -> None:
+    code, out = causes(capsys, tmp_path, received, reference_sign(signed, SAMPLE_SECRET))
+    assert code == 1 and out.count("likely cause:") == 1 and "re-serialised" not in out

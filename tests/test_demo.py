@@ -71,6 +71,11 @@ def test_killing_demo_midway_leaves_no_server(sig: signal.Signals) -> None:
         assert _port_is_closed(port)
         stderr = proc.stderr.read().decode() if proc.stderr else ""
         assert "Traceback" not in stderr
+        rest = proc.stdout.read().decode()
+        # Rows are printed as each request completes, so some were shown.
+        assert re.search(r"^1\s+GET \?verification_challenge", rest, re.M), rest
+        if sig == signal.SIGINT:
+            assert re.search(r"interrupted after \d+ of 23 requests; server stopped", rest), rest
     finally:
         stop_process(proc)
         for stream in (proc.stdout, proc.stderr):

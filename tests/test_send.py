@@ -97,3 +97,10 @@ def test_starlette_example_under_uvicorn() -> None:
         url = f"http://127.0.0.1:{port}/layer/webhooks"
         assert send(url, "--event", "conversation.created", "--challenge").returncode == 0
         assert send(url, "--event", "message.sent", secret="wrong-secret").returncode == 1
+
+
+def test_undocumented_event_type_gets_a_note(good_receiver: str) -> None:
+    result = send(good_receiver, "--event", "message.snt")
+    assert result.returncode == 0  # the receiver acknowledged it, as Layer would see it
+    assert "note: message.snt is not one of Layer's documented event types" in result.stdout
+    assert "note:" not in send(good_receiver, "--event", "message.sent").stdout
