@@ -49,6 +49,7 @@ def create_app(secret: str) -> FastAPI:
     seen: deque[dict[str, object]] = deque(maxlen=500)
 
     @app.post("/layer/webhooks", status_code=204)
+    @app.post("/layer/webhooks/", status_code=204, include_in_schema=False)  # no 307 redirect for a trailing slash
     async def layer_webhook(request: Request, event: Annotated[WebhookEvent | None, Depends(get_event)]) -> None:
         if event is None:  # signed, but not a Layer event
             raise HTTPException(status_code=400, detail="not a Layer event")

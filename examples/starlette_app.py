@@ -66,13 +66,19 @@ def create_app(secret: str) -> Starlette:
         message = event.payload.get("message") or {}
         logger.info("message %s sent (event %s)", message.get("id"), event.id)
 
+    hook = LayerWebhookApp(router, secret=secret)
+
     async def deliveries(request: Request) -> JSONResponse:
         return JSONResponse(list(seen))
 
     return Starlette(
         routes=[
             # Route, not Mount: a Mount would redirect /layer/webhooks to /layer/webhooks/.
-            Route("/layer/webhooks", LayerWebhookApp(router, secret=secret)),
+            # Both spellings are routed so a URL registered with a trailing slash
+            # works too (Starlette would otherwise answer it with a 307 redirect,
+            # which Layer counts as a failure).
+            Route("/layer/webhooks", hook),
+            Route("/layer/webhooks/", hook),
             Route("/deliveries", deliveries),
         ]
     )

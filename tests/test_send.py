@@ -96,6 +96,18 @@ def test_starlette_example_under_uvicorn() -> None:
     with live_server(argv, port, env={"LAYER_WEBHOOK_SECRET": SECRET}):
         url = f"http://127.0.0.1:{port}/layer/webhooks"
         assert send(url, "--event", "conversation.created", "--challenge").returncode == 0
+        assert send(url + "/", "--event", "conversation.created", "--challenge").returncode == 0  # no 307
+        assert send(url, "--event", "message.sent", secret="wrong-secret").returncode == 1
+
+
+def test_fastapi_example_under_uvicorn() -> None:
+    pytest.importorskip("fastapi")
+    port = free_port()
+    argv = python_argv("-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port), "examples.fastapi_app:app")
+    with live_server(argv, port, env={"LAYER_WEBHOOK_SECRET": SECRET}):
+        for url in (f"http://127.0.0.1:{port}/layer/webhooks", f"http://127.0.0.1:{port}/layer/webhooks/"):
+            result = send(url, "--event", "message.read", "--challenge")
+            assert result.returncode == 0, result.stdout
         assert send(url, "--event", "message.sent", secret="wrong-secret").returncode == 1
 
 

@@ -2,7 +2,9 @@
 ``LAYER_WEBHOOK_PATH``; without the middleware, route it to the view instead:
 
     from layer_webhook_guard.django import webhook_view
-    path("layer/webhooks", webhook_view("webhook_project.handlers.router")),
+    re_path(r"^layer/webhooks/?$", webhook_view("webhook_project.handlers.router")),
+
+(``re_path`` with ``/?`` so a URL registered with a trailing slash works too.)
 """
 
 from __future__ import annotations
