@@ -116,7 +116,7 @@ def _cases(url: str, secret: str) -> list[tuple[str, int, bool, Callable[[str], 
         ("POST signed with the wrong secret", 401, False, post(body, wrong)),
         ("POST without a signature header", 401, False, post(body, unsigned)),
         (
-            f"POST body over the {MAX_BODY // 1024} KiB limit",
+            f"POST body over the limit (set to {MAX_BODY // 1024} KiB here)",
             413,
             False,
             post(big, signed_headers(big, secret, "message.sent")),
