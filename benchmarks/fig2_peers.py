@@ -133,6 +133,7 @@ def run(preset: Preset, notes: list[str]) -> list[Row]:
     )
     notes.append(
         "Why the peers are slower: each decodes the body to str, formats it into a new string with the "
-        "timestamp and encodes it back before hashing (two extra copies of the body); ours hashes the bytes as given."
+        "timestamp and encodes that back to bytes before hashing (three passes and copies of the body); ours hashes "
+        "the bytes as given."
     )
     return rows
