@@ -30,62 +30,120 @@ class Headers(Mapping[str, str]):
     ``headers[name]`` gives the first value for the name.
     """
 
-    __slots__ = ("_items", "_first")
+    __slots__ = ("_items", "_values")
 
     def __init__(self, raw: HeadersInput = None) -> None:
-        items: list[tuple[str, str]] = []
         if raw is None:
-            pass
+            items: list[tuple[str, str]] = []
         elif isinstance(raw, Headers):
-            items = list(raw._items)
+            items = raw.items_list()
         elif isinstance(raw, Mapping):
             items = [(_text(k).lower(), _text(v)) for k, v in raw.items()]
         else:
             items = [(_text(k).lower(), _text(v)) for k, v in raw]
+        self._set(items)
+
+    def _set(self, items: list[tuple[str, str]]) -> None:
         self._items: tuple[tuple[str, str], ...] = tuple(items)
-        first: dict[str, str] = {}
-        for name, value in self._items:
-            first.setdefault(name, value)
-        self._first = first
+        values: dict[str, list[str]] = {}
+        for name, value in items:
+            if name in values:
+                values[name].append(value)
+            else:
+                values[name] = [value]
+        self._values = values
 
     @classmethod
     def from_wsgi_environ(cls, environ: Mapping[str, object]) -> Headers:
-        """Build headers from a WSGI environ (``HTTP_*``, CONTENT_TYPE/LENGTH)."""
-        pairs: list[tuple[str, str]] = []
-        for key, value in environ.items():
+        """Headers of a WSGI environ (``HTTP_*``, CONTENT_TYPE/LENGTH).
+
+        A view: names are looked up in the environ on demand, so a request
+        that is refused on its headers never copies them all.
+        """
+        return _EnvironHeaders(environ)
+
+    def __getitem__(self, name: str) -> str:
+        return self._values[name.lower()][0]
+
+    def get_all(self, name: str) -> list[str]:
+        """Every value sent for ``name``, in order (empty list if none)."""
+        return list(self._values.get(name.lower(), ()))
+
+    def items_list(self) -> list[tuple[str, str]]:
+        """All (lower-cased name, value) pairs, repeats included, in order."""
+        return list(self._items)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._values
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        # Never show the signature: it is a MAC of the body under the secret.
+        shown = {k: ("<hidden>" if k == "layer-webhook-signature" else v[0]) for k, v in self._values.items()}
+        return f"Headers({shown!r})"
+
+
+def _environ_key(name: str) -> str:
+    key = name.upper().replace("-", "_")
+    return key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else "HTTP_" + key
+
+
+class _EnvironHeaders(Headers):
+    """Headers read straight from a WSGI environ until a full copy is needed.
+
+    WSGI servers join repeated headers with ", ", so each name has at most
+    one value here. :meth:`items_list` (and so ``Headers(view)``, which an
+    event takes) makes a snapshot that no longer refers to the environ.
+    """
+
+    __slots__ = ("_environ",)
+
+    def __init__(self, environ: Mapping[str, object]) -> None:
+        self._environ = environ
+        self._items = ()
+        self._values = {}
+
+    def _lookup(self, name: str) -> str | None:
+        key = _environ_key(name)
+        value = self._environ.get(key)
+        if not isinstance(value, str) or (not value and not key.startswith("HTTP_")):
+            return None  # an empty CONTENT_TYPE/LENGTH means "not sent"
+        return value
+
+    def __getitem__(self, name: str) -> str:
+        value = self._lookup(name)
+        if value is None:
+            raise KeyError(name)
+        return value
+
+    def get_all(self, name: str) -> list[str]:
+        value = self._lookup(name)
+        return [] if value is None else [value]
+
+    def items_list(self) -> list[tuple[str, str]]:
+        pairs = []
+        for key, value in self._environ.items():
             if not isinstance(value, str):
                 continue
             if key.startswith("HTTP_"):
                 pairs.append((key[5:].replace("_", "-").lower(), value))
             elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
                 pairs.append((key.replace("_", "-").lower(), value))
-        headers = cls.__new__(cls)
-        headers._items = tuple(pairs)
-        headers._first = dict(reversed(pairs))
-        return headers
-
-    def __getitem__(self, name: str) -> str:
-        return self._first[name.lower()]
-
-    def get_all(self, name: str) -> list[str]:
-        """Every value sent for ``name``, in order (empty list if none)."""
-        name = name.lower()
-        return [value for key, value in self._items if key == name]
-
-    def items_list(self) -> list[tuple[str, str]]:
-        """All (lower-cased name, value) pairs, repeats included."""
-        return list(self._items)
+        return pairs
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and name.lower() in self._first
+        return isinstance(name, str) and self._lookup(name) is not None
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._first)
+        return iter(Headers(self.items_list()))
 
     def __len__(self) -> int:
-        return len(self._first)
+        return len(Headers(self.items_list()))
 
     def __repr__(self) -> str:
-        # Never show the signature: it is a MAC of the body under the secret.
-        shown = {k: ("<hidden>" if k == "layer-webhook-signature" else v) for k, v in self._first.items()}
-        return f"Headers({shown!r})"
+        return repr(Headers(self.items_list()))

@@ -11,7 +11,6 @@ and are refused on both paths. Only ever called on verified bytes.
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import Callable
 from typing import Any
@@ -45,6 +44,10 @@ def _stdlib_loads(data: bytes) -> Any:
 # the translation is a run of 19 digits in the body.
 _DIGITS_ONLY = bytes(0x30 if 0x30 <= i <= 0x39 else 0x20 for i in range(256))
 _LONG_DIGIT_RUN = b"0" * 19
+#: Above this size the stdlib parses: orjson's working memory grows to about
+#: 13x the document and its time turns superlinear, while the stdlib stays
+#: linear (measured in benchmarks/, figure 6).
+_ORJSON_MAX = 1_048_576
 
 _orjson_loads: Callable[[bytes], Any] | None
 try:
@@ -59,7 +62,14 @@ except ImportError:  # pragma: no cover - depends on the environment
 
 def loads(data: bytes, *, fast: bool = True) -> Any:
     """Decode a JSON document from UTF-8 bytes (no BOM); raise JSONError."""
-    if fast and _orjson_loads is not None and _LONG_DIGIT_RUN not in data.translate(_DIGITS_ONLY):
-        with contextlib.suppress(Exception):  # orjson refused: the stdlib decides
+    if (
+        fast
+        and _orjson_loads is not None
+        and len(data) <= _ORJSON_MAX
+        and _LONG_DIGIT_RUN not in data.translate(_DIGITS_ONLY)
+    ):
+        try:
             return _orjson_loads(data)
+        except Exception:  # noqa: S110 - orjson refused: the stdlib decides, and raises if it must
+            pass
     return _stdlib_loads(data)

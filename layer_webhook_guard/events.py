@@ -87,7 +87,8 @@ class WebhookEvent:
             payload=payload,
             config=config if isinstance(config, dict) else {},
             body=raw,
-            headers=headers if isinstance(headers, Headers) else Headers(headers),
+            # A snapshot: a view onto a WSGI environ must not outlive the request.
+            headers=headers if type(headers) is Headers else Headers(headers),
         )
 
     def __repr__(self) -> str:

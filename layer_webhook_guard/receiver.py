@@ -271,7 +271,6 @@ class WebhookReceiver:
             return reject(401, "missing_signature", "no signature header", declared or 0)
         # Judged after the body is read, so the size rows above keep priority.
         intake.claimed = self.verifier.parse(signatures[0]) if len(signatures) == 1 else None
-        intake.mac = self.verifier.streaming() if intake.claimed is not None else None
         return None
 
     def _verified(self, headers: Headers, body: bytes) -> Decision:
@@ -433,7 +432,12 @@ class Intake:
             self.decision = reject(400, "body_length_mismatch", "more body than declared", self.received)
             self._chunks.clear()
             return False
-        if self.mac is not None:
+        if self.claimed is not None and self._chunks:
+            # A second chunk: from here the MAC is fed as the body arrives. A
+            # body that came in one piece is MACed once, in result().
+            if self.mac is None:
+                self.mac = self._receiver.verifier.streaming()
+                self.mac.update(self._chunks[0])
             self.mac.update(chunk)
         self._chunks.append(chunk)
         return True
@@ -464,7 +468,13 @@ class Intake:
         chunks = self._chunks
         body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         self._chunks = []
-        if self.claimed is None or self.mac is None or not self.mac.matches(self.claimed):
+        if self.claimed is None:
+            verified = False
+        elif self.mac is None:  # zero or one chunk: one-shot
+            verified = self._receiver.verifier.verify_digest(body, self.claimed)
+        else:
+            verified = self.mac.matches(self.claimed)
+        if not verified:
             self.decision = reject(401, "invalid_signature", "signature does not match", len(body))
         else:
             self.decision = self._receiver._verified(self.headers, body)

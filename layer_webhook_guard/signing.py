@@ -103,7 +103,7 @@ def parse_signature(value: object, algorithm: str, digest_size: int) -> bytes | 
     else:
         return None
     text = text.strip(_OUTER_WS)
-    if not text.isascii():
+    if not text.isascii():  # also rules out Unicode look-alike digits
         return None
     if len(text) != 2 * digest_size:
         match = _PREFIX_RE.match(text)
@@ -112,11 +112,13 @@ def parse_signature(value: object, algorithm: str, digest_size: int) -> bytes | 
         text = text[match.end() :]
         if len(text) != 2 * digest_size:
             return None
-    # isascii() rules out Unicode look-alike digits; this test rules out the
-    # inner spaces that bytes.fromhex() would otherwise skip.
-    if not all(c in "0123456789abcdefABCDEF" for c in text):
+    try:
+        digest = bytes.fromhex(text)
+    except ValueError:
         return None
-    return bytes.fromhex(text)
+    # fromhex skips whitespace between pairs; with the length fixed above,
+    # any inner whitespace leaves the digest short, so it is refused here.
+    return digest if len(digest) == digest_size else None
 
 
 class SignatureVerifier:
@@ -157,11 +159,13 @@ class SignatureVerifier:
         """True only if ``signature`` is a valid MAC of ``body`` under a secret."""
         data = _require_bytes(body)
         claimed = parse_signature(signature, self._algorithm, self._digest_size)
-        if claimed is None:
-            return False
+        return claimed is not None and self.verify_digest(data, claimed)
+
+    def verify_digest(self, body: bytes | bytearray | memoryview, claimed: bytes) -> bool:
+        """One-shot check of parsed digest bytes (see :meth:`parse`) against ``body``."""
         if len(self._keys) == 1:
-            return hmac.compare_digest(hmac.digest(self._keys[0], data, self._algorithm), claimed)
-        return self.matches([hmac.digest(k, data, self._algorithm) for k in self._keys], claimed)
+            return hmac.compare_digest(hmac.digest(self._keys[0], body, self._algorithm), claimed)
+        return self.matches([hmac.digest(k, body, self._algorithm) for k in self._keys], claimed)
 
     @staticmethod
     def matches(digests: Sequence[bytes], claimed: bytes) -> bool:

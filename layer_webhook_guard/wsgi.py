@@ -122,11 +122,11 @@ def forward_environ(environ: MutableMapping[str, Any], decision: Decision) -> No
     environ["wsgi.input_terminated"] = True
 
 
+_STATUS_LINES = {int(s): f"{int(s)} {s.phrase}" for s in HTTPStatus}
+
+
 def _status_line(status: int) -> str:
-    try:
-        return f"{status} {HTTPStatus(status).phrase}"
-    except ValueError:
-        return f"{status} Unknown"
+    return _STATUS_LINES.get(status) or f"{status} Unknown"
 
 
 def respond(decision: Decision, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:

@@ -567,3 +567,19 @@ def test_transfer_encoding_detected_and_overrides_length(receiver: WebhookReceiv
     assert intake.result().status == 411  # the length is ignored, the framing is unreadable
     intake = receiver.begin("POST", "", headers, input_terminated=True)
     assert intake.read_to_eof and intake.declared is None
+
+
+@pytest.mark.parametrize("pieces", [1, 2, 7], ids=["one-chunk", "two-chunks", "seven-chunks"])
+@pytest.mark.parametrize("secret", ["new-secret-1", SECRET], ids=["first-secret", "second-secret"])
+def test_chunked_and_whole_bodies_verify_under_every_secret(router: WebhookRouter, pieces: int, secret: str) -> None:
+    rec = WebhookReceiver(["new-secret-1", SECRET], router)
+    body = event_body()
+    headers = layer_headers(body, secret, "message.sent")
+    size = -(-len(body) // pieces)
+    for sig_ok in (True, False):
+        h = dict(headers) if sig_ok else {**headers, "layer-webhook-signature": reference_sign(body, "other")}
+        intake = rec.begin("POST", "", h)
+        for i in range(0, len(body), size):
+            intake.feed(body[i : i + size])
+        intake.end()
+        assert rec.dispatch(intake.result()).status == (204 if sig_ok else 401)
