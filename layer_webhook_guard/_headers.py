@@ -88,9 +88,29 @@ class Headers(Mapping[str, str]):
         return f"Headers({shown!r})"
 
 
-def _environ_key(name: str) -> str:
+def _compute_environ_key(name: str) -> str:
     key = name.upper().replace("-", "_")
     return key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else "HTTP_" + key
+
+
+# The names the receiver asks for on every request, translated once.
+_ENVIRON_KEYS = {
+    name: _compute_environ_key(name)
+    for name in (
+        "content-length",
+        "content-type",
+        "content-encoding",
+        "transfer-encoding",
+        "layer-webhook-signature",
+        "layer-webhook-event-type",
+        "layer-webhook-request-id",
+        "layer-webhook-id",
+    )
+}
+
+
+def _environ_key(name: str) -> str:
+    return _ENVIRON_KEYS.get(name) or _compute_environ_key(name)
 
 
 class _EnvironHeaders(Headers):
@@ -126,14 +146,16 @@ class _EnvironHeaders(Headers):
         return [] if value is None else [value]
 
     def items_list(self) -> list[tuple[str, str]]:
-        pairs = []
-        for key, value in self._environ.items():
-            if not isinstance(value, str):
-                continue
-            if key.startswith("HTTP_"):
-                pairs.append((key[5:].replace("_", "-").lower(), value))
-            elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
-                pairs.append((key.replace("_", "-").lower(), value))
+        environ = self._environ
+        pairs = [
+            (key[5:].replace("_", "-").lower(), value)
+            for key, value in environ.items()
+            if key[:5] == "HTTP_" and type(value) is str
+        ]
+        for key, name in (("CONTENT_TYPE", "content-type"), ("CONTENT_LENGTH", "content-length")):
+            value = environ.get(key)
+            if type(value) is str and value:
+                pairs.append((name, value))
         return pairs
 
     def __contains__(self, name: object) -> bool:
