@@ -40,7 +40,11 @@ class Headers(Mapping[str, str]):
         elif isinstance(raw, Mapping):
             items = [(_text(k).lower(), _text(v)) for k, v in raw.items()]
         else:
-            items = [(_text(k).lower(), _text(v)) for k, v in raw]
+            pairs = list(raw)
+            try:  # ASGI: all byte pairs, decoded in one pass
+                items = [(k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in pairs]  # type: ignore[union-attr]
+            except AttributeError:  # str pairs, or a mix
+                items = [(_text(k).lower(), _text(v)) for k, v in pairs]
         self._set(items)
 
     def _set(self, items: list[tuple[str, str]]) -> None:
