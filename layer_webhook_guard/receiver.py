@@ -255,7 +255,7 @@ class WebhookReceiver:
             return reject(413, "payload_too_large", why, 0)
         encoding = ",".join(headers.get_all("content-encoding")).strip().lower()
         if encoding not in ("", "identity"):
-            return reject(415, "unsupported_content_encoding", "body is content-encoded", declared or 0)
+            return reject(415, "unsupported_content_encoding", "body is content-encoded (not read)", 0)
         framed = any(v.strip().lower() not in ("", "identity") for v in headers.get_all("transfer-encoding"))
         if framed:
             declared = None  # RFC 9112: Transfer-Encoding overrides Content-Length
@@ -268,7 +268,7 @@ class WebhookReceiver:
 
         signatures = headers.get_all(SIGNATURE_HEADER)
         if not signatures or not any(v.strip() for v in signatures):
-            return reject(401, "missing_signature", "no signature header", declared or 0)
+            return reject(401, "missing_signature", "no signature header (body not read)", 0)
         # Judged after the body is read, so the size rows above keep priority.
         intake.claimed = self.verifier.parse(signatures[0]) if len(signatures) == 1 else None
         return None
