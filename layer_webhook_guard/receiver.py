@@ -264,7 +264,6 @@ class WebhookReceiver:
         elif declared is None and input_terminated is not None:
             declared = 0  # WSGI, no length and not chunked: an empty body
         intake.declared = declared
-        intake.read_to_eof = declared is None
 
         signatures = headers.get_all(SIGNATURE_HEADER)
         if not signatures or not any(v.strip() for v in signatures):
@@ -364,7 +363,6 @@ class Intake:
         "headers",
         "decision",
         "declared",
-        "read_to_eof",
         "claimed",
         "mac",
         "_chunks",
@@ -378,12 +376,16 @@ class Intake:
         self.decision: Decision | None = None
         #: Declared body length, or None when the stream decides (chunked).
         self.declared: int | None = None
-        self.read_to_eof = False
         self.claimed: bytes | None = None
         self.mac: StreamingMAC | None = None
         self._chunks: list[bytes] = []
         self.received = 0
         self._ended = False
+
+    @property
+    def read_to_eof(self) -> bool:
+        """No declared length: the stream's end decides where the body ends."""
+        return self.declared is None
 
     @property
     def decided(self) -> bool:
