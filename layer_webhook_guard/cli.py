@@ -15,7 +15,6 @@ names another); no secret is ever printed.
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import os
 import signal
@@ -26,6 +25,7 @@ from types import FrameType
 from typing import Any, NoReturn
 
 from . import ConfigurationError, SignatureVerifier, WebhookRouter
+from .routing import load_router
 from .signing import SUPPORTED_ALGORITHMS
 
 __all__ = ["main"]
@@ -177,25 +177,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _load_router(spec: str) -> WebhookRouter:
-    module_name, sep, attr = spec.partition(":")
-    if not sep or not module_name or not attr:
-        raise UsageError(f"--router must look like module:attribute, got {spec!r}")
     if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
+        sys.path.insert(0, os.getcwd())  # like uvicorn and gunicorn: import from here
     try:
-        obj: Any = importlib.import_module(module_name)
-    except (ImportError, TypeError, ValueError) as exc:
-        raise UsageError(f"cannot import {module_name}: {exc}") from None
-    except Exception as exc:  # the user's module failed while importing
-        raise UsageError(f"importing {module_name} failed: {type(exc).__name__}: {exc}") from None
-    try:
-        for part in attr.split("."):
-            obj = getattr(obj, part)
-    except AttributeError:
-        raise UsageError(f"{module_name} has no attribute {attr}") from None
-    if not isinstance(obj, WebhookRouter):
-        raise UsageError(f"{spec} is a {type(obj).__name__}, not a WebhookRouter")
-    return obj
+        return load_router(spec, name="--router")
+    except ConfigurationError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _stop_on_sigterm() -> None:

@@ -48,7 +48,6 @@ try:
     from flask import Flask, Response, current_app, request
     from flask.signals import request_started
     from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
-    from werkzeug.utils import ImportStringError, import_string
 except ImportError as exc:  # pragma: no cover - exercised with Flask blocked
     raise ImportError(
         "layer_webhook_guard.flask needs Flask and Werkzeug: pip install 'layer-webhook-guard[flask]'"
@@ -64,7 +63,7 @@ from . import wsgi
 from .errors import ConfigurationError
 from .events import WebhookEvent
 from .receiver import DEFAULT_MAX_BODY_SIZE, Action, Decision, WebhookReceiver, normalize_path
-from .routing import WebhookRouter
+from .routing import WebhookRouter, load_router
 from .signing import SecretInput, SignatureVerifier
 
 __all__ = ["ENDPOINT", "EXTENSION_KEY", "LayerWebhooks", "LayerWebhooksState", "get_event"]
@@ -179,15 +178,7 @@ class LayerWebhooks:
         configured = app.config["LAYER_WEBHOOK_ROUTER"]
         if self._explicit_router or configured is None:
             return self.router
-        if isinstance(configured, str):
-            try:
-                configured = import_string(configured)
-            except ImportStringError as exc:
-                raise ConfigurationError(f"LAYER_WEBHOOK_ROUTER: cannot import {configured!r}") from exc
-        if not isinstance(configured, WebhookRouter):
-            raise ConfigurationError(
-                f"LAYER_WEBHOOK_ROUTER must be a WebhookRouter or its dotted path, not {type(configured).__name__}"
-            )
+        configured = load_router(configured, name="LAYER_WEBHOOK_ROUTER")
         if self._own_router_used:
             # Handlers registered with @webhooks.on would silently never run.
             raise ConfigurationError(

@@ -14,16 +14,17 @@ plain functions in a worker thread so the event loop is never blocked.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import inspect
 import logging
 import threading
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
-from .errors import HandlerError, PermanentError
+from .errors import ConfigurationError, HandlerError, PermanentError
 from .events import WebhookEvent
 
-__all__ = ["ErrorHook", "Handler", "SyncRunner", "WebhookRouter"]
+__all__ = ["ErrorHook", "Handler", "SyncRunner", "WebhookRouter", "load_router"]
 
 logger = logging.getLogger("layer_webhook_guard")
 
@@ -215,3 +216,36 @@ class WebhookRouter:
 
     def __repr__(self) -> str:
         return f"<WebhookRouter {len(self._routes)} route(s)>"
+
+
+def load_router(spec: object, *, name: str = "router") -> WebhookRouter:
+    """A ``WebhookRouter``, given as itself or as a path to import.
+
+    ``spec`` is ``"package.module.attribute"`` or ``"package.module:attribute"``.
+    Every failure, including an exception raised while the user's module
+    imports, is a :class:`ConfigurationError` whose message starts with
+    ``name`` (the setting or option that held ``spec``).
+    """
+    if isinstance(spec, str):
+        module_name, sep, attr = spec.partition(":")
+        if not sep:
+            module_name, _, attr = spec.rpartition(".")
+        if not module_name or not attr:
+            raise ConfigurationError(
+                f"{name}: {spec!r} is not a path such as 'myapp.hooks.router' or 'myapp.hooks:router'"
+            )
+        try:
+            found: Any = importlib.import_module(module_name)
+        except (ImportError, TypeError, ValueError) as exc:
+            raise ConfigurationError(f"{name}: cannot import {module_name!r}: {exc}") from exc
+        except Exception as exc:  # the user's module raised while importing
+            raise ConfigurationError(f"{name}: importing {module_name!r} failed: {type(exc).__name__}: {exc}") from exc
+        try:
+            for part in attr.split("."):
+                found = getattr(found, part)
+        except AttributeError:
+            raise ConfigurationError(f"{name}: {module_name} has no attribute {attr!r}") from None
+        spec = found
+    if not isinstance(spec, WebhookRouter):
+        raise ConfigurationError(f"{name} must be a WebhookRouter or its path, not {type(spec).__name__}")
+    return spec

@@ -274,3 +274,32 @@ def test_unhashable_callable_handler(router: WebhookRouter) -> None:
     router.add(collector, "message.sent", "*")
     router.dispatch(ev())
     assert collector.seen == ["message.sent"]
+
+
+@pytest.mark.parametrize("spec", ["cli_routers.router", "cli_routers:router"], ids=["dotted", "colon"])
+def test_load_router_from_a_path(spec: str) -> None:
+    import cli_routers
+
+    from layer_webhook_guard.routing import load_router
+
+    assert load_router(spec) is cli_routers.router
+    assert load_router(cli_routers.router) is cli_routers.router
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        pytest.param("nomodule", "is not a path", id="no-dot"),
+        pytest.param("no_such_module_x.router", "cannot import", id="unimportable"),
+        pytest.param("cli_routers.nothing", "has no attribute", id="no-attribute"),
+        pytest.param("json.loads", "must be a WebhookRouter", id="wrong-type"),
+        pytest.param(42, "must be a WebhookRouter", id="not-a-path"),
+    ],
+)
+def test_load_router_errors_name_the_setting(spec: object, message: str) -> None:
+    from layer_webhook_guard import ConfigurationError
+    from layer_webhook_guard.routing import load_router
+
+    with pytest.raises(ConfigurationError, match=message) as info:
+        load_router(spec, name="LAYER_WEBHOOK_ROUTER")
+    assert str(info.value).startswith("LAYER_WEBHOOK_ROUTER")

@@ -27,11 +27,10 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
-from django.utils.module_loading import import_string
 
 from ..errors import ConfigurationError
 from ..receiver import DEFAULT_MAX_BODY_SIZE, WebhookReceiver, normalize_path
-from ..routing import WebhookRouter
+from ..routing import WebhookRouter, load_router
 from ..signing import SUPPORTED_ALGORITHMS, SignatureVerifier
 
 __all__ = [
@@ -151,14 +150,10 @@ def resolve_router(value: object = None) -> WebhookRouter | None:
     router = conf.LAYER_WEBHOOK_ROUTER if value is None else value
     if router is None:
         return None
-    if isinstance(router, str):
-        try:
-            router = import_string(router)
-        except ImportError as exc:
-            raise ImproperlyConfigured(f"{name}: cannot import {router!r}: {exc}") from exc
-    if not isinstance(router, WebhookRouter):
-        raise ImproperlyConfigured(f"{name} must be a WebhookRouter or its dotted path, not {type(router).__name__}")
-    return router
+    try:
+        return load_router(router, name=name)
+    except ConfigurationError as exc:
+        raise ImproperlyConfigured(str(exc)) from exc.__cause__
 
 
 def resolve_path(value: object = None) -> str:
