@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -26,28 +26,14 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# The tests' own process helpers: a free port, and stopping a process group by PID.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from support import free_port, stop_process
+
 __all__ = ["LoadResult", "free_port", "group_cpu_seconds", "request_bytes", "run_load", "server"]
 
 SOCKET_TIMEOUT = 10.0
 MAX_REQUESTS_PER_THREAD = 1_000_000
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _stop(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
-    if proc.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=timeout)
 
 
 class _Pin:
@@ -114,7 +100,7 @@ def server(argv: Sequence[str], port: int, *, cwd: Path, timeout: float = 30.0) 
                 time.sleep(0.05)
             yield proc
         finally:
-            _stop(proc)
+            stop_process(proc)
 
 
 def group_cpu_seconds(pgid: int) -> float | None:
