@@ -157,12 +157,6 @@ async def _serve(receiver: WebhookReceiver, scope: Scope, receive: Receive, send
     await send(body)
 
 
-def _receiver(
-    secret: SecretInput | SignatureVerifier, router: WebhookRouter | None, algorithm: str, max_body_size: int
-) -> WebhookReceiver:
-    return WebhookReceiver(secret, router, algorithm=algorithm, max_body_size=max_body_size)
-
-
 class ASGIWebhookMiddleware:
     """Guard ``path`` of any ASGI app.
 
@@ -189,7 +183,7 @@ class ASGIWebhookMiddleware:
             raise ConfigurationError("the webhook path must be a string")
         self.app = app
         self.path = normalize_path(path)
-        self.receiver = _receiver(secret, router, algorithm, max_body_size)
+        self.receiver = WebhookReceiver(secret, router, algorithm=algorithm, max_body_size=max_body_size)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope.get("type") != "http" or not path_matches(
@@ -224,7 +218,7 @@ class ASGIWebhookApp:
             raise ConfigurationError(
                 "ASGIWebhookApp needs a WebhookRouter; to guard your own route use ASGIWebhookMiddleware without one"
             )
-        self.receiver = _receiver(secret, router, algorithm, max_body_size)
+        self.receiver = WebhookReceiver(secret, router, algorithm=algorithm, max_body_size=max_body_size)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope.get("type")
